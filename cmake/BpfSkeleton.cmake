@@ -1,0 +1,62 @@
+# bngkit_add_bpf_skeleton(<target> SOURCE <file.bpf.c> [NAME <name>] [INCLUDES dirs...])
+#
+# Compiles a kernel program with `clang -target bpf -O2 -g` (a depfile makes header
+# edits rebuild it) and generates `<name>.skel.h` with `bpftool gen skeleton`. The
+# skeleton embeds the ELF, so the owning target needs no object path at run time:
+# `#include "<name>.skel.h"` from any source of <target>.
+find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(BPF_TARGET_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(BPF_TARGET_ARCH arm64)
+else()
+  set(BPF_TARGET_ARCH ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+function(bngkit_add_bpf_skeleton target)
+  cmake_parse_arguments(ARG "" "SOURCE;NAME" "INCLUDES" ${ARGN})
+  if(NOT ARG_SOURCE)
+    message(FATAL_ERROR "bngkit_add_bpf_skeleton: SOURCE is required")
+  endif()
+  get_filename_component(src "${ARG_SOURCE}" ABSOLUTE)
+  if(NOT ARG_NAME)
+    get_filename_component(ARG_NAME "${src}" NAME)
+    string(REGEX REPLACE "\\.bpf\\.c$" "" ARG_NAME "${ARG_NAME}")
+  endif()
+
+  set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/bpf")
+  set(obj "${out_dir}/${ARG_NAME}.bpf.o")
+  set(skel "${out_dir}/${ARG_NAME}.skel.h")
+  set(dep "${out_dir}/${ARG_NAME}.bpf.d")
+
+  set(include_flags "")
+  foreach(dir IN LISTS ARG_INCLUDES)
+    get_filename_component(dir "${dir}" ABSOLUTE)
+    list(APPEND include_flags "-I${dir}")
+  endforeach()
+  if(CMAKE_LIBRARY_ARCHITECTURE)
+    list(APPEND include_flags "-I/usr/include/${CMAKE_LIBRARY_ARCHITECTURE}")
+  endif()
+
+  add_custom_command(
+    OUTPUT "${obj}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${out_dir}"
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+            -Wall -Wno-unused-function ${include_flags}
+            -MD -MF "${dep}" -c "${src}" -o "${obj}"
+    DEPENDS "${src}"
+    DEPFILE "${dep}"
+    COMMENT "BPF ${ARG_NAME}.bpf.c"
+    VERBATIM)
+  add_custom_command(
+    OUTPUT "${skel}"
+    COMMAND sh -c "\"$0\" gen skeleton \"$1\" name \"$2\" > \"$3.tmp\" && mv \"$3.tmp\" \"$3\""
+            "${BPFTOOL}" "${obj}" "${ARG_NAME}" "${skel}"
+    DEPENDS "${obj}"
+    COMMENT "BPF skeleton ${ARG_NAME}.skel.h"
+    VERBATIM)
+  target_sources(${target} PRIVATE "${skel}")
+  target_include_directories(${target} PRIVATE "${out_dir}")
+endfunction()

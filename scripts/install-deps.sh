@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything bngkit needs to build, test and run its demo, from Debian 12
+# packages only. Idempotent: when every package is present it returns in about a second.
+set -euo pipefail
+
+# Build toolchain and libraries.
+BUILD_PKGS=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang llvm libbpf-dev bpftool linux-libc-dev
+  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
+  libfmt-dev libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+# What the tests and the demo run: network tools and real peers.
+RUNTIME_PKGS=(
+  iproute2 ethtool iputils-ping procps
+)
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "$@"; do
+  # dpkg-query is fast and does not need the apt lists.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
