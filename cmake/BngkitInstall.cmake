@@ -86,6 +86,9 @@ function(bngkit_install_component component)
     endif()
   endforeach()
   set(PC_COMPONENT ${component})
+  # Relocatable: the prefix is found from where the .pc file itself is installed.
+  file(RELATIVE_PATH PC_PREFIX_FROM_PCFILEDIR
+    "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
   configure_file("${PROJECT_SOURCE_DIR}/cmake/bngkit-component.pc.in"
     "${PROJECT_BINARY_DIR}/pkgconfig/bngkit-${component}.pc" @ONLY)
   install(FILES "${PROJECT_BINARY_DIR}/pkgconfig/bngkit-${component}.pc"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs a bngkit build tree into a scratch prefix, then proves that someone else can
+# use it: a CMake project through find_package(bngkit CONFIG COMPONENTS ...) and a
+# plain compiler line through pkg-config. Usage: check-installed.sh <build-dir> <work-dir>
+set -euo pipefail
+build=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+prefix="$work/prefix"
+rm -rf "$work"
+mkdir -p "$work"
+
+cmake --install "$build" --prefix "$prefix" >"$work/install.log"
+
+# 1. CMake consumer.
+cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/configure.log"
+cmake --build "$work/cmake-build" >"$work/build.log"
+LD_LIBRARY_PATH="$prefix/lib" "$work/cmake-build/consumer"
+
+# 2. pkg-config consumer, every installed component.
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+for pc in "$PKG_CONFIG_PATH"/bngkit-*.pc; do
+  pkg-config --exists --print-errors "$(basename "$pc" .pc)"
+done
+# shellcheck disable=SC2046
+c++ -std=c++20 "$here/main.cpp" -o "$work/pkgconfig-consumer" $(pkg-config --cflags --libs bngkit-ebpfkit)
+LD_LIBRARY_PATH="$prefix/lib" "$work/pkgconfig-consumer"
+
+# 3. Every installed header compiles on its own.
+find "$prefix/include/bngkit" -name '*.hpp' | sort | while read -r h; do
+  rel=${h#"$prefix/include/"}
+  echo "#include <$rel>" | c++ -std=c++20 -fsyntax-only -I"$prefix/include" -x c++ - \
+    || { echo "header does not compile on its own: $rel"; exit 1; }
+done
+echo "consumer: installed package works"
