@@ -1,0 +1,305 @@
+// HttpServer on Boost.Beast: one async session per connection, each owning its socket;
+// every completion checks its error. Routing is plain string work in Router.
+#include <bngkit/ops/http.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+
+namespace bngkit::ops {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  auto it = headers.find(std::string(name));
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  auto it = query.find(std::string(name));
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+Response Response::json(int status, std::string body) {
+  return Response{status, "application/json", std::move(body), {}};
+}
+
+Response Response::error(int status, std::string_view message) {
+  boost::json::object o;
+  o["error"] = message;
+  return json(status, boost::json::serialize(o));
+}
+
+Response Response::text(int status, std::string body, std::string content_type) {
+  return Response{status, std::move(content_type), std::move(body), {}};
+}
+
+Response Response::no_content() { return Response{204, "", "", {}}; }
+
+std::optional<std::string> url_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) segments.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool is_param(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Splits "a=1&b=x%20y" into decoded pairs; a bad escape is an error.
+Result<std::map<std::string, std::string>> parse_query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    auto key = url_decode(part.substr(0, eq));
+    auto value = url_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    if (!key || !value) {
+      return make_error(std::errc::invalid_argument, "bad percent-escape in query string");
+    }
+    out[*key] = *value;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  auto segments = split_path(pattern);
+  for (auto& r : routes_) {
+    if (r.method == method && r.segments == segments) {
+      r.handler = std::move(handler);
+      return;
+    }
+  }
+  routes_.push_back(Route{std::move(method), std::move(segments), std::move(handler)});
+}
+
+Response Router::dispatch(Request& request) const {
+  const auto segments = split_path(request.path);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+      if (is_param(route.segments[i])) {
+        params[route.segments[i].substr(1, route.segments[i].size() - 2)] = segments[i];
+      } else {
+        match = route.segments[i] == segments[i];
+      }
+    }
+    if (!match) continue;
+    path_known = true;
+    if (route.method != request.method &&
+        !(request.method == "HEAD" && route.method == "GET")) {
+      continue;
+    }
+    request.params = std::move(params);
+    try {
+      return route.handler(request);
+    } catch (const std::exception& e) {
+      return Response::error(500, std::string("internal error: ") + e.what());
+    }
+  }
+  if (path_known) return Response::error(405, "method " + request.method + " not allowed on " + request.path);
+  return Response::error(404, "no such endpoint: " + request.path);
+}
+
+// ---------------------------------------------------------------------------------------
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io_, std::shared_ptr<const Router> router_)
+      : io(io_), acceptor(io_), router(std::move(router_)) {}
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  std::shared_ptr<const Router> router;
+  HttpServerOptions options;
+  std::atomic<bool> stopped{false};
+
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      close();
+      return;
+    }
+    if (ec) {
+      // Malformed or oversized request: answer 400/413 once, then close.
+      const int status = ec == http::error::body_limit ? 413 : 400;
+      http::request<http::string_body> dummy;
+      send(make_response(dummy, Response::error(status, "bad request: " + ec.message())), false);
+      return;
+    }
+    auto& req = parser_->get();
+    const auto start = std::chrono::steady_clock::now();
+    Request request;
+    request.method = std::string(req.method_string());
+    const std::string_view target = req.target();
+    const auto qpos = target.find('?');
+    auto path = url_decode(target.substr(0, qpos));
+    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+    Response response;
+    if (!path || !query) {
+      response = Response::error(400, "bad percent-escape in request target");
+    } else {
+      request.path = std::move(*path);
+      request.query = std::move(query.value());
+      for (const auto& field : req) {
+        std::string name(field.name_string());
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        request.headers[name] = std::string(field.value());
+      }
+      request.body = std::move(req.body());
+      response = server_->router->dispatch(request);
+    }
+    if (server_->options.observer) {
+      server_->options.observer(request, response.status, std::chrono::steady_clock::now() - start);
+    }
+    send(make_response(req, std::move(response)), req.keep_alive());
+  }
+
+  static http::response<http::string_body> make_response(const http::request<http::string_body>& req,
+                                                         Response r) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), req.version() ? req.version() : 11};
+    res.set(http::field::server, "bngkit");
+    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    if (req.method() != http::verb::head) res.body() = std::move(r.body);
+    res.prepare_payload();
+    return res;
+  }
+
+  void send(http::response<http::string_body> res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    http::async_write(stream_, *sp,
+                      [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive || self->server_->stopped) {
+                          self->close();
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpServer::Impl> server_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (self->stopped || !self->acceptor.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), self)->start();
+    self->accept();
+  });
+}
+
+HttpServer::HttpServer(asio::io_context& io, std::shared_ptr<const Router> router)
+    : impl_(std::make_shared<Impl>(io, std::move(router))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<void> HttpServer::start(const HttpServerOptions& options) {
+  impl_->options = options;
+  const std::string where = options.bind_address + ":" + std::to_string(options.port);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.bind_address, ec);
+  if (ec) return Error{ec, "bind address '" + options.bind_address + "' is not an IP address"};
+  tcp::endpoint endpoint(address, options.port);
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{ec, "HTTP listen on " + where};
+  impl_->stopped = false;
+  impl_->accept();
+  return ok();
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::stop() {
+  impl_->stopped = true;
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+}  // namespace bngkit::ops

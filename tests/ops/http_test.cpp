@@ -1,0 +1,129 @@
+// Router matching and the HTTP server answering real requests over loopback.
+#include <bngkit/ops/http.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace bngkit::ops {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+TEST(Router, MatchesParamsAndMethods) {
+  Router router;
+  router.add("GET", "/api/v1/sessions/{id}", [](const Request& r) {
+    return Response::json(200, "{\"id\":\"" + r.params.at("id") + "\"}");
+  });
+  Request get{.method = "GET", .path = "/api/v1/sessions/abc"};
+  EXPECT_EQ(router.dispatch(get).body, "{\"id\":\"abc\"}");
+
+  Request del{.method = "DELETE", .path = "/api/v1/sessions/abc"};
+  auto r = router.dispatch(del);
+  EXPECT_EQ(r.status, 405);
+  EXPECT_NE(r.body.find("DELETE"), std::string::npos);
+
+  Request missing{.method = "GET", .path = "/api/v1/nope"};
+  r = router.dispatch(missing);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "{\"error\":\"no such endpoint: /api/v1/nope\"}");
+}
+
+TEST(Router, HandlerExceptionBecomes500) {
+  Router router;
+  router.add("GET", "/boom", [](const Request&) -> Response { throw std::runtime_error("kaput"); });
+  Request req{.method = "GET", .path = "/boom"};
+  auto r = router.dispatch(req);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("kaput"), std::string::npos);
+}
+
+TEST(UrlDecode, DecodesAndRejectsBadEscapes) {
+  EXPECT_EQ(url_decode("a%20b%2Fc").value(), "a b/c");
+  EXPECT_FALSE(url_decode("bad%2").has_value());
+  EXPECT_FALSE(url_decode("bad%zz").has_value());
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto router = std::make_shared<Router>();
+    router->add("POST", "/echo/{name}", [](const Request& r) {
+      return Response::json(201, "{\"name\":\"" + r.params.at("name") + "\",\"q\":\"" +
+                                     r.query_param("q").value_or("") + "\",\"body\":\"" + r.body + "\"}");
+    });
+    server_ = std::make_unique<HttpServer>(io_, router);
+    HttpServerOptions options;
+    options.bind_address = "127.0.0.1";
+    options.port = 0;
+    options.max_body_bytes = 64;
+    options.observer = [this](const Request&, int status, std::chrono::nanoseconds) { last_status_ = status; };
+    ASSERT_TRUE(server_->start(options).ok());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    asio::post(io_, [this] { server_->stop(); });
+    io_.stop();
+    thread_.join();
+  }
+
+  http::response<http::string_body> request(http::verb verb, const std::string& target, const std::string& body) {
+    asio::io_context client_io;
+    asio::ip::tcp::socket socket(client_io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "localhost");
+    req.body() = body;
+    req.prepare_payload();
+    http::write(socket, req);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res);
+    return res;
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::atomic<int> last_status_{0};
+};
+
+TEST_F(ServerTest, ServesRoutesWithQueryAndBody) {
+  auto res = request(http::verb::post, "/echo/x%20y?q=1", "hi");
+  EXPECT_EQ(res.result_int(), 201);
+  EXPECT_EQ(res.body(), "{\"name\":\"x y\",\"q\":\"1\",\"body\":\"hi\"}");
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  EXPECT_EQ(last_status_.load(), 201);
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefusedWith413) {
+  auto res = request(http::verb::post, "/echo/x", std::string(1000, 'a'));
+  EXPECT_EQ(res.result_int(), 413);
+  EXPECT_NE(res.body().find("\"error\""), std::string::npos);
+}
+
+TEST(HttpServer, BindErrorNamesTheAddress) {
+  asio::io_context io;
+  HttpServer a(io, std::make_shared<Router>());
+  HttpServerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  ASSERT_TRUE(a.start(options).ok());
+  HttpServer b(io, std::make_shared<Router>());
+  options.port = a.port();
+  auto r = b.start(options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("127.0.0.1:" + std::to_string(a.port())), std::string::npos);
+
+  options.bind_address = "not-an-ip";
+  r = b.start(options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("not-an-ip"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bngkit::ops
