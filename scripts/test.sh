@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what bngkit needs, builds it and runs every test suite: unprivileged tests in
+# parallel, then the privileged ones (real BPF, XDP/TC, network namespaces) one at a time.
+# Usage: scripts/test.sh            (as root for the privileged suites)
+# Env:   BNGKIT_BUILD_DIR (default ./build), BNGKIT_JOBS (default nproc)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BNGKIT_BUILD_DIR:-$root/build}
+jobs=${BNGKIT_JOBS:-$(nproc)}
+
+"$root/scripts/install-deps.sh"
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNGKIT_WERROR=ON
+cmake --build "$build" -j "$jobs"
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: not root: privileged tests will skip themselves (run as root to run them)"
+fi
+ctest --test-dir "$build" --output-on-failure --timeout 600 -j "$jobs" -LE privileged
+ctest --test-dir "$build" --output-on-failure --timeout 600 -L privileged
