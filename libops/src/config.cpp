@@ -98,6 +98,12 @@ void ConfigReader::fail(std::string_view key, std::string_view message) {
 
 bool ConfigReader::has(std::string_view key) const { return table_->contains(key); }
 
+std::vector<std::string> ConfigReader::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : *table_) out.emplace_back(k.str());
+  return out;
+}
+
 namespace {
 const char* type_name(const toml::node& n) {
   switch (n.type()) {

@@ -33,6 +33,8 @@ class BNGKIT_OPS_EXPORT ConfigReader {
   ConfigReader(const toml::table& table, std::string path, std::vector<std::string>* errors);
 
   [[nodiscard]] bool has(std::string_view key) const;
+  /// The keys of this table (sorted).
+  [[nodiscard]] std::vector<std::string> keys() const;
   /// Strings get ${ENV} expansion.
   std::optional<std::string> string(std::string_view key, bool required = false);
   std::optional<std::int64_t> integer(std::string_view key, bool required = false,
