@@ -23,52 +23,46 @@ std::string tail(std::string_view log) {
   return fmt::format("... ({} bytes omitted) ...\n{}", cut, log.substr(cut));
 }
 
-struct OpenArgs {
-  std::string name;
-  std::string pin_root;
-  std::unique_ptr<char[]> log;
-  std::size_t log_size = 0;
-};
-
-Result<OpenArgs> prepare(const ObjectOptions& opts, std::string default_name) {
-  OpenArgs a;
-  a.name = opts.name.empty() ? std::move(default_name) : opts.name;
-  a.pin_root = opts.pin_root;
-  if (!a.pin_root.empty()) {
-    if (auto r = detail::require_bpffs(a.pin_root); !r) {
+Result<std::string> object_name_and_check(const ObjectOptions& opts, std::string default_name) {
+  std::string name = opts.name.empty() ? std::move(default_name) : opts.name;
+  if (!opts.pin_root.empty()) {
+    if (auto r = detail::require_bpffs(opts.pin_root); !r) {
       return Error{r.error().code,
-                   fmt::format("BPF object '{}': pin root {}", a.name, r.error().context)};
+                   fmt::format("BPF object '{}': pin root {}", name, r.error().context)};
     }
   }
-  if (opts.verifier_log_size > 0) {
-    // The kernel wants at least 128 bytes and at most UINT32_MAX >> 2.
-    a.log_size = std::clamp<std::size_t>(opts.verifier_log_size, 128, (1U << 30) - 1);
-    a.log.reset(new char[a.log_size]);
-    a.log[0] = '\0';
-  }
-  return a;
+  return name;
 }
 
 }  // namespace
 
-Object::Object(::bpf_object* obj, std::unique_ptr<char[]> log, std::size_t log_size,
-               std::vector<std::byte> image) noexcept
-    : obj_(obj), log_(std::move(log)), log_size_(log_size), image_(std::move(image)) {}
+Object::Object(::bpf_object* obj, const ObjectOptions& opts, std::vector<std::byte> image) noexcept
+    : obj_(obj),
+      // The kernel wants at least 128 bytes and at most UINT32_MAX >> 2.
+      log_size_(opts.verifier_log_size == 0
+                    ? 0
+                    : std::clamp<std::size_t>(opts.verifier_log_size, 128, (1U << 30) - 1)),
+      log_level_(opts.verifier_log_level),
+      image_(std::move(image)) {}
 
 Object::Object(Object&& other) noexcept
     : obj_(std::exchange(other.obj_, nullptr)),
-      log_(std::move(other.log_)),
-      log_size_(std::exchange(other.log_size_, 0)),
+      log_size_(other.log_size_),
+      log_level_(other.log_level_),
       image_(std::move(other.image_)),
+      logs_(std::move(other.logs_)),
+      failed_(std::move(other.failed_)),
       loaded_(std::exchange(other.loaded_, false)) {}
 
 Object& Object::operator=(Object&& other) noexcept {
   if (this != &other) {
     if (obj_ != nullptr) bpf_object__close(obj_);
     obj_ = std::exchange(other.obj_, nullptr);
-    log_ = std::move(other.log_);
-    log_size_ = std::exchange(other.log_size_, 0);
+    log_size_ = other.log_size_;
+    log_level_ = other.log_level_;
     image_ = std::move(other.image_);
+    logs_ = std::move(other.logs_);
+    failed_ = std::move(other.failed_);
     loaded_ = std::exchange(other.loaded_, false);
   }
   return *this;
@@ -81,33 +75,31 @@ Object::~Object() {
 Result<Object> Object::open_file(const std::string& path, const ObjectOptions& opts) {
   std::string base = path.substr(path.find_last_of('/') + 1);
   if (auto dot = base.find('.'); dot != std::string::npos) base.resize(dot);
-  auto a = prepare(opts, base);
-  if (!a) return a.error();
-  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = a->name.c_str(),
-              .pin_root_path = a->pin_root.empty() ? nullptr : a->pin_root.c_str(),
-              .kernel_log_buf = a->log.get(), .kernel_log_size = a->log_size,
-              .kernel_log_level = opts.verifier_log_level);
+  auto name = object_name_and_check(opts, base);
+  if (!name) return name.error();
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = name->c_str(),
+              .pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str());
   ::bpf_object* obj = bpf_object__open_file(path.c_str(), &oo);
   if (obj == nullptr) return detail::bpf_error(0, "opening BPF object file {}", path);
-  return Object(obj, std::move(a->log), a->log_size, {});
+  return Object(obj, opts, {});
 }
 
 Result<Object> Object::open_memory(std::string_view name, std::span<const std::byte> elf,
                                    const ObjectOptions& opts) {
-  auto a = prepare(opts, std::string(name));
-  if (!a) return a.error();
+  auto obj_name = object_name_and_check(opts, std::string(name));
+  if (!obj_name) return obj_name.error();
   if (elf.empty()) {
     return make_error(std::errc::invalid_argument,
-                      fmt::format("BPF object '{}': empty ELF image", a->name));
+                      fmt::format("BPF object '{}': empty ELF image", *obj_name));
   }
   std::vector<std::byte> image(elf.begin(), elf.end());
-  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = a->name.c_str(),
-              .pin_root_path = a->pin_root.empty() ? nullptr : a->pin_root.c_str(),
-              .kernel_log_buf = a->log.get(), .kernel_log_size = a->log_size,
-              .kernel_log_level = opts.verifier_log_level);
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = obj_name->c_str(),
+              .pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str());
   ::bpf_object* obj = bpf_object__open_mem(image.data(), image.size(), &oo);
-  if (obj == nullptr) return detail::bpf_error(0, "opening BPF object '{}' from memory", a->name);
-  return Object(obj, std::move(a->log), a->log_size, std::move(image));
+  if (obj == nullptr) {
+    return detail::bpf_error(0, "opening BPF object '{}' from memory", *obj_name);
+  }
+  return Object(obj, opts, std::move(image));
 }
 
 std::string_view Object::name() const noexcept {
@@ -120,35 +112,42 @@ Result<void> Object::load() {
     return make_error(std::errc::invalid_argument,
                       fmt::format("BPF object '{}' is already loaded", name()));
   }
-  if (log_) log_[0] = '\0';
+  // One log buffer per program, alive only during load: libbpf unloads every program
+  // when one fails, so the program with a log (the last one tried) names the culprit.
+  std::vector<std::pair<::bpf_program*, std::unique_ptr<char[]>>> bufs;
+  ::bpf_program* prog = nullptr;
+  if (log_size_ > 0) {
+    bpf_object__for_each_program(prog, obj_) {
+      if (!bpf_program__autoload(prog)) continue;
+      auto buf = std::make_unique<char[]>(log_size_);
+      buf[0] = '\0';
+      (void)bpf_program__set_log_buf(prog, buf.get(), log_size_);
+      (void)bpf_program__set_log_level(prog, log_level_);
+      bufs.emplace_back(prog, std::move(buf));
+    }
+  }
   errno = 0;
   int rc = bpf_object__load(obj_);
+  logs_.clear();
+  failed_.clear();
+  for (auto& [p, buf] : bufs) {
+    std::string log(buf.get(), strnlen(buf.get(), log_size_));
+    if (!log.empty()) logs_.emplace_back(bpf_program__name(p), std::move(log));
+  }
   if (rc == 0) {
     loaded_ = true;
     return ok();
   }
-  // Programs load in ELF order: the first autoload program without an fd failed (if
-  // none did, map creation or BTF failed before any program was tried).
-  const char* failed = nullptr;
-  ::bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, obj_) {
-    if (bpf_program__autoload(prog) && bpf_program__fd(prog) < 0) {
-      failed = bpf_program__name(prog);
-      break;
-    }
-  }
-  std::string log = verifier_log();
+  // Programs load in ELF order and stop at the first failure.
   std::string ctx;
-  if (failed != nullptr && !log.empty()) {
+  if (!logs_.empty()) {
+    failed_ = logs_.back().first;
     ctx = fmt::format("BPF object '{}': the kernel rejected program '{}'; verifier log:\n{}\n",
-                      name(), failed, tail(log));
-  } else if (failed != nullptr) {
-    ctx = fmt::format("BPF object '{}': loading program '{}' failed (no verifier log; "
-                      "see libbpf messages)",
-                      name(), failed);
+                      name(), failed_, tail(logs_.back().second));
   } else {
-    ctx = fmt::format("BPF object '{}': load failed (maps/BTF, before any program)", name());
-    if (!log.empty()) ctx += fmt::format("; kernel log:\n{}\n", tail(log));
+    ctx = fmt::format("BPF object '{}': load failed before any program was verified "
+                      "(maps, BTF or relocations; see libbpf messages)",
+                      name());
   }
   return detail::bpf_error(rc, "{}", ctx);
 }
@@ -202,9 +201,18 @@ std::vector<std::string> Object::map_names() const {
   return out;
 }
 
+std::string Object::verifier_log(std::string_view program) const {
+  for (const auto& [p, log] : logs_) {
+    if (p == program) return log;
+  }
+  return {};
+}
+
 std::string Object::verifier_log() const {
-  if (!log_) return {};
-  return std::string(log_.get(), strnlen(log_.get(), log_size_));
+  if (!failed_.empty()) return verifier_log(failed_);
+  std::string all;
+  for (const auto& [p, log] : logs_) all += fmt::format("--- {} ---\n{}", p, log);
+  return all;
 }
 
 }  // namespace bngkit::ebpfkit

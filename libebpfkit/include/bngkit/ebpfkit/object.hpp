@@ -10,7 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,8 +29,8 @@ struct ObjectOptions {
   /// pinned at <pin_root>/<map name> on load and REUSED from there when already pinned
   /// (state survives a restart). Must be on bpffs. Empty: libbpf's /sys/fs/bpf.
   std::string pin_root;
-  /// Verifier log buffer size. The log is kept in the load error (and in
-  /// Object::verifier_log() when verifier_log_level > 0).
+  /// Verifier log buffer size per program (allocated during load() only). The log of a
+  /// rejected program is put in the load error; see also Object::verifier_log().
   std::size_t verifier_log_size = 1U << 20;
   /// 0: ask for a log only when a load fails (libbpf retries at level 1); 1 or 2:
   /// always log (slower), e.g. to inspect verified instruction counts.
@@ -97,20 +97,24 @@ class BNGKIT_EBPFKIT_EXPORT Object {
   [[nodiscard]] std::vector<std::string> program_names() const;
   [[nodiscard]] std::vector<std::string> map_names() const;
 
-  /// Verifier output of the last program load (only with verifier_log_level > 0, or
-  /// after a failed load).
+  /// Verifier output of program `program`: with verifier_log_level > 0 for every
+  /// program, else only for the program the kernel rejected. Empty when none.
+  [[nodiscard]] std::string verifier_log(std::string_view program) const;
+  /// Verifier output of the rejected program after a failed load(), else of all
+  /// programs (verifier_log_level > 0) one after another.
   [[nodiscard]] std::string verifier_log() const;
 
   /// The libbpf object, for calls this library does not wrap.
   [[nodiscard]] ::bpf_object* raw() const noexcept { return obj_; }
 
  private:
-  Object(::bpf_object* obj, std::unique_ptr<char[]> log, std::size_t log_size,
-         std::vector<std::byte> image) noexcept;
+  Object(::bpf_object* obj, const ObjectOptions& opts, std::vector<std::byte> image) noexcept;
   ::bpf_object* obj_ = nullptr;
-  std::unique_ptr<char[]> log_;  // kernel_log_buf given to libbpf (stable address)
   std::size_t log_size_ = 0;
+  std::uint32_t log_level_ = 0;
   std::vector<std::byte> image_;  // ELF copy for open_memory
+  std::vector<std::pair<std::string, std::string>> logs_;  // program -> verifier log
+  std::string failed_;  // program the kernel rejected in the last load()
   bool loaded_ = false;
 };
 
