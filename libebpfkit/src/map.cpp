@@ -159,13 +159,58 @@ Result<bool> MapHandle::next_key_bytes(const void* key, void* next) const {
   return detail::bpf_error(rc, "iterating keys of map '{}'", info_.name);
 }
 
+namespace {
+
+// Walks the map with BPF_MAP_LOOKUP_BATCH, `chunk` entries at a time, handing each
+// chunk to `sink(keys, values, count)`. Returns false (having called nothing) when the
+// kernel or map type has no batch lookup.
+template <typename Sink>
+Result<bool> batch_walk(int fd, const MapInfo& info, std::size_t stride, std::uint32_t chunk,
+                        Sink&& sink) {
+  const std::size_t ks = info.key_size;
+  // The batch cursor is a bucket index (hash) or a key (array): room for either.
+  std::vector<std::byte> in_batch(std::max<std::size_t>(ks, 8));
+  std::vector<std::byte> out_batch(in_batch.size());
+  std::vector<std::byte> keys;
+  std::vector<std::byte> values;
+  chunk = std::max<std::uint32_t>(chunk, 1);
+  bool first = true;
+  while (true) {
+    keys.resize(chunk * ks);
+    values.resize(chunk * stride);
+    std::uint32_t count = chunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, bo);
+    int rc = bpf_map_lookup_batch(fd, first ? nullptr : in_batch.data(), out_batch.data(),
+                                  keys.data(), values.data(), &count, &bo);
+    int err = rc < 0 ? -rc : 0;
+    if (err == ENOSPC && count == 0) {  // one hash bucket holds more than `chunk`
+      chunk *= 2;
+      continue;
+    }
+    if (err != 0 && err != ENOENT) {
+      if (first && detail::batch_unsupported(err)) return false;
+      return detail::bpf_error(rc, "batch lookup in map '{}'", info.name);
+    }
+    if (count > 0) sink(keys.data(), values.data(), count);
+    if (err == ENOENT) return true;  // end of map
+    in_batch.swap(out_batch);
+    first = false;
+  }
+}
+
+}  // namespace
+
 Result<std::size_t> MapHandle::count_keys() const {
   if (info_.type == BPF_MAP_TYPE_ARRAY || info_.type == BPF_MAP_TYPE_PERCPU_ARRAY) {
     return static_cast<std::size_t>(info_.max_entries);
   }
+  std::size_t n = 0;
+  auto walked = batch_walk(fd_, info_, stride_, 1024,
+                           [&](const std::byte*, const std::byte*, std::uint32_t c) { n += c; });
+  if (!walked) return walked.error();
+  if (*walked) return n;
   std::vector<std::byte> cur(info_.key_size);
   std::vector<std::byte> next(info_.key_size);
-  std::size_t n = 0;
   bool first = true;
   while (true) {
     auto r = next_key_bytes(first ? nullptr : cur.data(), next.data());
@@ -182,49 +227,17 @@ Result<std::size_t> MapHandle::lookup_batch_bytes(std::vector<std::byte>& keys,
                                                   const BatchOptions& opts) const {
   const std::size_t ks = info_.key_size;
   const std::size_t vs = stride_;
-  const std::size_t base_k = keys.size();
-  const std::size_t base_v = values.size();
   std::size_t total = 0;
-
   if (opts.use_kernel_batch) {
-    // The batch cursor is a bucket index (hash) or a key (array): room for either.
-    std::vector<std::byte> in_batch(std::max<std::size_t>(ks, 8));
-    std::vector<std::byte> out_batch(in_batch.size());
-    std::uint32_t chunk = std::max<std::uint32_t>(opts.chunk, 1);
-    bool first = true;
-    bool fallback = false;
-    while (true) {
-      keys.resize(base_k + (total + chunk) * ks);
-      values.resize(base_v + (total + chunk) * vs);
-      std::uint32_t count = chunk;
-      LIBBPF_OPTS(bpf_map_batch_opts, bo);
-      int rc = bpf_map_lookup_batch(fd_, first ? nullptr : in_batch.data(), out_batch.data(),
-                                    keys.data() + base_k + total * ks,
-                                    values.data() + base_v + total * vs, &count, &bo);
-      int err = rc < 0 ? -rc : 0;
-      if (err == ENOSPC && count == 0) {  // one hash bucket holds more than `chunk`
-        chunk *= 2;
-        continue;
-      }
-      if (err != 0 && err != ENOENT) {
-        if (first && detail::batch_unsupported(err)) {
-          fallback = true;
-          break;
-        }
-        keys.resize(base_k + total * ks);
-        values.resize(base_v + total * vs);
-        return detail::bpf_error(rc, "batch lookup in map '{}'", info_.name);
-      }
-      total += count;
-      if (err == ENOENT) break;  // end of map
-      in_batch.swap(out_batch);
-      first = false;
-    }
-    keys.resize(base_k + total * ks);
-    values.resize(base_v + total * vs);
-    if (!fallback) return total;
+    auto walked = batch_walk(fd_, info_, vs, opts.chunk,
+                             [&](const std::byte* k, const std::byte* v, std::uint32_t c) {
+                               keys.insert(keys.end(), k, k + c * ks);
+                               values.insert(values.end(), v, v + c * vs);
+                               total += c;
+                             });
+    if (!walked) return walked.error();
+    if (*walked) return total;
   }
-
   // One element at a time: BPF_MAP_GET_NEXT_KEY + BPF_MAP_LOOKUP_ELEM.
   std::vector<std::byte> cur(ks);
   std::vector<std::byte> next(ks);
