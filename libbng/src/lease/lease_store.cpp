@@ -1,0 +1,518 @@
+// LeaseStore on SQLite: WAL journal with synchronous=FULL so every committed transaction is
+// fsynced before the call returns; prepared statements reused under one mutex; schema
+// migrations keyed by PRAGMA user_version.
+#include <sqlite3.h>
+
+#include <array>
+#include <bngkit/bng/lease/lease_store.hpp>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace bngkit::bng::lease {
+namespace {
+
+// ---- Errors -----------------------------------------------------------------------------
+
+class SqliteCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "sqlite"; }
+  std::string message(int rc) const override { return sqlite3_errstr(rc); }
+  std::error_condition default_error_condition(int rc) const noexcept override {
+    switch (rc & 0xff) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        return std::errc::device_or_resource_busy;
+      case SQLITE_FULL:
+        return std::errc::no_space_on_device;
+      case SQLITE_READONLY:
+        return std::errc::read_only_file_system;
+      case SQLITE_PERM:
+      case SQLITE_AUTH:
+        return std::errc::permission_denied;
+      case SQLITE_CANTOPEN:
+        return std::errc::no_such_file_or_directory;
+      case SQLITE_NOMEM:
+        return std::errc::not_enough_memory;
+      case SQLITE_CONSTRAINT:
+        return std::errc::invalid_argument;
+      default:
+        return std::errc::io_error;
+    }
+  }
+};
+
+const std::error_category& sqlite_category() noexcept {
+  static const SqliteCategory category;
+  return category;
+}
+
+Error sqlite_error(sqlite3* db, int rc, const std::string& context) {
+  std::string what = context;
+  if (db != nullptr) {
+    what += ": ";
+    what += sqlite3_errmsg(db);
+  }
+  return Error{std::error_code(rc, sqlite_category()), std::move(what)};
+}
+
+// ---- Schema -----------------------------------------------------------------------------
+
+// migrations[i] takes the schema from version i to version i + 1. Append only: a released
+// build's files must keep migrating.
+constexpr std::array<const char*, 2> kMigrations = {
+    // v1: the leases table. Addresses are host-order integers; the rowid is the address.
+    R"sql(
+      CREATE TABLE leases (
+        address    INTEGER PRIMARY KEY CHECK (address BETWEEN 0 AND 4294967295),
+        pool_id    TEXT    NOT NULL,
+        key_kind   INTEGER NOT NULL,
+        key_value  BLOB    NOT NULL,
+        state      INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),
+        expires    INTEGER NOT NULL,
+        hostname   TEXT    NOT NULL DEFAULT '',
+        circuit_id BLOB    NOT NULL DEFAULT x'',
+        remote_id  BLOB    NOT NULL DEFAULT x'',
+        last_seen  INTEGER NOT NULL
+      );
+      -- A subscriber holds at most one offered/bound address per pool.
+      CREATE UNIQUE INDEX leases_one_per_subscriber
+        ON leases (pool_id, key_kind, key_value) WHERE state IN (0, 1);
+      CREATE INDEX leases_by_subscriber ON leases (key_kind, key_value);
+      CREATE INDEX leases_by_expiry ON leases (expires) WHERE state IN (0, 1, 2);
+    )sql",
+    // v2: a view for operators reading the file with the sqlite3 shell.
+    R"sql(
+      CREATE VIEW leases_readable AS SELECT
+        (address >> 24) || '.' || ((address >> 16) & 255) || '.' ||
+          ((address >> 8) & 255) || '.' || (address & 255) AS address,
+        pool_id,
+        CASE key_kind WHEN 1 THEN 'mac' WHEN 2 THEN 'client-id' WHEN 3 THEN 'circuit-id'
+                      WHEN 4 THEN 'remote-id' ELSE 'kind-' || key_kind END
+          || ':' || lower(hex(key_value)) AS subscriber,
+        CASE state WHEN 0 THEN 'offered' WHEN 1 THEN 'bound' WHEN 2 THEN 'declined'
+                   ELSE 'released' END AS state,
+        datetime(expires, 'unixepoch') AS expires_utc,
+        hostname,
+        circuit_id,
+        remote_id,
+        datetime(last_seen, 'unixepoch') AS last_seen_utc
+      FROM leases;
+    )sql",
+};
+static_assert(kMigrations.size() == LeaseStore::kSchemaVersion);
+
+constexpr const char* kColumns =
+    "address, pool_id, key_kind, key_value, state, expires, hostname, circuit_id, remote_id, "
+    "last_seen";
+
+// ---- Statements -------------------------------------------------------------------------
+
+// An owned prepared statement.
+class Stmt {
+ public:
+  Stmt() = default;
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  [[nodiscard]] sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Resets and unbinds a statement when a use of it ends, however it ends.
+class StmtUse {
+ public:
+  explicit StmtUse(const Stmt& s) : s_(s.get()) {}
+  ~StmtUse() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  StmtUse(const StmtUse&) = delete;
+  StmtUse& operator=(const StmtUse&) = delete;
+  [[nodiscard]] sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+void bind_blob(sqlite3_stmt* s, int i, std::string_view v) {
+  // A zero-length blob must still be a blob, not NULL: pass a non-null pointer.
+  sqlite3_bind_blob(s, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+void bind_key(sqlite3_stmt* s, int i, const SubscriberKey& k) {
+  sqlite3_bind_int(s, i, static_cast<int>(k.kind()));
+  bind_blob(s, i + 1, k.bytes());
+}
+
+std::string column_bytes(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  const int n = sqlite3_column_bytes(s, i);
+  return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(n));
+}
+
+// Reads one row selected with kColumns.
+Result<Lease> read_lease(sqlite3_stmt* s) {
+  Lease l;
+  const std::int64_t address = sqlite3_column_int64(s, 0);
+  const int kind = sqlite3_column_int(s, 2);
+  const int state = sqlite3_column_int(s, 4);
+  if (address < 0 || address > 0xffffffffLL || kind < 1 || kind > 4 || state < 0 || state > 3) {
+    return make_error(std::errc::illegal_byte_sequence,
+                      "lease store: malformed row for address " + std::to_string(address));
+  }
+  l.address = Ipv4::from_host(static_cast<std::uint32_t>(address));
+  l.pool_id = column_bytes(s, 1);
+  l.subscriber = SubscriberKey(static_cast<pool::SubscriberKeyKind>(kind), column_bytes(s, 3));
+  l.state = static_cast<LeaseState>(state);
+  l.expires = from_epoch_seconds(sqlite3_column_int64(s, 5));
+  l.hostname = column_bytes(s, 6);
+  l.circuit_id = column_bytes(s, 7);
+  l.remote_id = column_bytes(s, 8);
+  l.last_seen = from_epoch_seconds(sqlite3_column_int64(s, 9));
+  return l;
+}
+
+}  // namespace
+
+namespace {
+
+// The connection; declared before the statements so that it is closed after them.
+struct Connection {
+  sqlite3* db = nullptr;
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { sqlite3_close_v2(db); }
+};
+
+}  // namespace
+
+struct LeaseStore::Impl {
+  std::filesystem::path path;
+  Connection connection;
+  sqlite3*& db = connection.db;
+  std::mutex mu;
+  Stmt upsert, erase, find_address, find_subscriber, load_all, count, select_expired,
+      release_expired, delete_expired, prune, begin, commit, rollback;
+
+  Error error(int rc, const std::string& context) const {
+    return sqlite_error(db, rc, "lease store " + path.string() + ": " + context);
+  }
+
+  Result<void> exec(const char* sql, const std::string& context) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      std::string what = context + ": " + (msg ? msg : sqlite3_errstr(rc));
+      sqlite3_free(msg);
+      return Error{std::error_code(rc, sqlite_category()),
+                   "lease store " + path.string() + ": " + what};
+    }
+    return ok();
+  }
+
+  Result<std::int64_t> pragma_int(const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+    Stmt s(raw);
+    if (rc != SQLITE_OK) return error(rc, sql);
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) return error(rc, sql);
+    return sqlite3_column_int64(s.get(), 0);
+  }
+
+  Result<std::string> pragma_text(const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+    Stmt s(raw);
+    if (rc != SQLITE_OK) return error(rc, sql);
+    rc = sqlite3_step(s.get());
+    if (rc != SQLITE_ROW) return error(rc, sql);
+    const auto* t = sqlite3_column_text(s.get(), 0);
+    return std::string(t ? reinterpret_cast<const char*>(t) : "");
+  }
+
+  Result<void> prepare(Stmt& out, const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc =
+        sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    if (rc != SQLITE_OK) return error(rc, "prepare " + sql);
+    out = Stmt(raw);
+    return ok();
+  }
+
+  // Steps a statement that returns no rows.
+  Result<void> run(const Stmt& s, const std::string& context) {
+    StmtUse use(s);
+    return run_bound(use, context);
+  }
+  Result<void> run_bound(const StmtUse& use, const std::string& context) {
+    const int rc = sqlite3_step(use.get());
+    if (rc != SQLITE_DONE) return error(rc, context);
+    return ok();
+  }
+
+  // Collects every row of a bound statement.
+  Result<std::vector<Lease>> rows(const StmtUse& use, const std::string& context) {
+    std::vector<Lease> out;
+    for (;;) {
+      const int rc = sqlite3_step(use.get());
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return error(rc, context);
+      auto l = read_lease(use.get());
+      if (!l) return std::move(l).error();
+      out.push_back(std::move(*l));
+    }
+  }
+
+  Result<void> upsert_one(const Lease& l) {
+    StmtUse use(upsert);
+    sqlite3_stmt* s = use.get();
+    sqlite3_bind_int64(s, 1, l.address.to_host());
+    bind_text(s, 2, l.pool_id);
+    bind_key(s, 3, l.subscriber);
+    sqlite3_bind_int(s, 5, static_cast<int>(l.state));
+    sqlite3_bind_int64(s, 6, to_epoch_seconds(l.expires));
+    bind_text(s, 7, l.hostname);
+    bind_blob(s, 8, l.circuit_id);
+    bind_blob(s, 9, l.remote_id);
+    sqlite3_bind_int64(s, 10, to_epoch_seconds(l.last_seen));
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return make_error(std::errc::address_in_use,
+                        "lease store: " + l.subscriber.to_string() +
+                            " already has an offered or bound lease in pool " + l.pool_id +
+                            " (cannot also hold " + l.address.to_string() + ")");
+    }
+    if (rc != SQLITE_DONE) return error(rc, "upsert lease " + l.address.to_string());
+    return ok();
+  }
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails.
+  template <typename F>
+  auto transaction(const std::string& context, F&& body) -> decltype(body()) {
+    if (auto b = run(begin, "begin " + context); !b) return b.error();
+    auto result = body();
+    if (!result) {
+      (void)run(rollback, "rollback " + context);
+      return result;
+    }
+    if (auto c = run(commit, "commit " + context); !c) {
+      (void)run(rollback, "rollback " + context);
+      return c.error();
+    }
+    return result;
+  }
+
+  Result<void> open_and_migrate() {
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+
+    auto app_id = pragma_int("PRAGMA application_id");
+    if (!app_id) return app_id.error();
+    auto version = pragma_int("PRAGMA user_version");
+    if (!version) return version.error();
+    if (*app_id != 0 && *app_id != kApplicationId) {
+      return make_error(std::errc::invalid_argument,
+                        "lease store " + path.string() +
+                            ": not a bngkit lease store (application_id " +
+                            std::to_string(*app_id) + ")");
+    }
+    if (*app_id == 0) {
+      // A fresh file has no tables; anything else belongs to somebody else.
+      auto tables = pragma_int("SELECT count(*) FROM sqlite_schema");
+      if (!tables) return tables.error();
+      if (*tables != 0) {
+        return make_error(
+            std::errc::invalid_argument,
+            "lease store " + path.string() + ": not a bngkit lease store (it holds other tables)");
+      }
+    }
+    if (*version > kSchemaVersion) {
+      return make_error(std::errc::protocol_not_supported,
+                        "lease store " + path.string() + ": schema version " +
+                            std::to_string(*version) + " is newer than this build supports (" +
+                            std::to_string(kSchemaVersion) + ")");
+    }
+
+    // WAL: readers never block the writer and a commit is one append + fsync. Must be set
+    // outside a transaction; it is persistent in the file.
+    auto mode = pragma_text("PRAGMA journal_mode=WAL");
+    if (!mode) return mode.error();
+    if (*mode != "wal") {
+      return make_error(
+          std::errc::not_supported,
+          "lease store " + path.string() + ": cannot use WAL journal (got " + *mode + ")");
+    }
+    // FULL: the WAL is fsynced at every commit, so an acknowledged lease survives power loss.
+    if (auto r = exec("PRAGMA synchronous=FULL", "set synchronous"); !r) return r;
+
+    if (*version < kSchemaVersion) {
+      if (auto r = exec("BEGIN IMMEDIATE", "begin migration"); !r) return r;
+      for (auto v = *version; v < kSchemaVersion; ++v) {
+        auto step = exec(kMigrations[static_cast<std::size_t>(v)],
+                         "migrate schema to version " + std::to_string(v + 1));
+        if (step) {
+          const std::string set = "PRAGMA user_version=" + std::to_string(v + 1) +
+                                  "; PRAGMA application_id=" + std::to_string(kApplicationId);
+          step = exec(set.c_str(), "set schema version");
+        }
+        if (!step) {
+          (void)exec("ROLLBACK", "rollback migration");
+          return step;
+        }
+      }
+      if (auto r = exec("COMMIT", "commit migration"); !r) return r;
+    }
+
+    const std::string cols = kColumns;
+    for (auto [stmt, sql] : std::initializer_list<std::pair<Stmt*, std::string>>{
+             {&upsert, "INSERT INTO leases (" + cols +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                           "ON CONFLICT (address) DO UPDATE SET pool_id = excluded.pool_id, "
+                           "key_kind = excluded.key_kind, key_value = excluded.key_value, "
+                           "state = excluded.state, expires = excluded.expires, "
+                           "hostname = excluded.hostname, circuit_id = excluded.circuit_id, "
+                           "remote_id = excluded.remote_id, last_seen = excluded.last_seen"},
+             {&erase, "DELETE FROM leases WHERE address = ?1"},
+             {&find_address, "SELECT " + cols + " FROM leases WHERE address = ?1"},
+             {&find_subscriber, "SELECT " + cols +
+                                    " FROM leases WHERE key_kind = ?1 AND key_value = ?2 "
+                                    "AND state IN (0, 1, 2) ORDER BY address"},
+             {&load_all, "SELECT " + cols + " FROM leases ORDER BY last_seen, address"},
+             {&count, "SELECT count(*) FROM leases"},
+             {&select_expired, "SELECT " + cols +
+                                   " FROM leases WHERE state IN (0, 1, 2) AND expires <= ?1 "
+                                   "ORDER BY expires, address"},
+             {&release_expired,
+              "UPDATE leases SET state = 3 WHERE state IN (0, 1) AND expires <= ?1"},
+             {&delete_expired, "DELETE FROM leases WHERE state = 2 AND expires <= ?1"},
+             {&prune, "DELETE FROM leases WHERE state = 3 AND last_seen < ?1"},
+             {&begin, "BEGIN IMMEDIATE"},
+             {&commit, "COMMIT"},
+             {&rollback, "ROLLBACK"},
+         }) {
+      if (auto r = prepare(*stmt, sql); !r) return r;
+    }
+    return ok();
+  }
+};
+
+LeaseStore::LeaseStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LeaseStore::LeaseStore(LeaseStore&&) noexcept = default;
+LeaseStore& LeaseStore::operator=(LeaseStore&&) noexcept = default;
+LeaseStore::~LeaseStore() = default;
+
+Result<LeaseStore> LeaseStore::open(const std::filesystem::path& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &impl->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return impl->error(rc, "open");
+  if (auto r = impl->open_and_migrate(); !r) return r.error();
+  return LeaseStore(std::move(impl));
+}
+
+Result<void> LeaseStore::upsert(const Lease& lease) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->upsert_one(lease);
+}
+
+Result<void> LeaseStore::upsert(std::span<const Lease> leases) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->transaction("batch upsert", [&]() -> Result<void> {
+    for (const auto& l : leases) {
+      if (auto r = impl_->upsert_one(l); !r) return r;
+    }
+    return ok();
+  });
+}
+
+Result<bool> LeaseStore::erase(Ipv4 address) {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->erase);
+  sqlite3_bind_int64(use.get(), 1, address.to_host());
+  if (auto r = impl_->run_bound(use, "erase lease " + address.to_string()); !r) return r.error();
+  return sqlite3_changes(impl_->db) > 0;
+}
+
+Result<std::optional<Lease>> LeaseStore::find(Ipv4 address) {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->find_address);
+  sqlite3_bind_int64(use.get(), 1, address.to_host());
+  auto rows = impl_->rows(use, "find lease " + address.to_string());
+  if (!rows) return std::move(rows).error();
+  if (rows->empty()) return std::optional<Lease>();
+  return std::optional<Lease>(std::move(rows->front()));
+}
+
+Result<std::vector<Lease>> LeaseStore::find(const SubscriberKey& subscriber) {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->find_subscriber);
+  bind_key(use.get(), 1, subscriber);
+  return impl_->rows(use, "find leases of " + subscriber.to_string());
+}
+
+Result<std::vector<Lease>> LeaseStore::load_all() {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->load_all);
+  return impl_->rows(use, "load leases");
+}
+
+Result<std::size_t> LeaseStore::count() {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->count);
+  const int rc = sqlite3_step(use.get());
+  if (rc != SQLITE_ROW) return impl_->error(rc, "count leases");
+  return static_cast<std::size_t>(sqlite3_column_int64(use.get(), 0));
+}
+
+Result<std::vector<Lease>> LeaseStore::expire(std::chrono::sys_seconds now) {
+  std::lock_guard lock(impl_->mu);
+  const std::int64_t t = to_epoch_seconds(now);
+  return impl_->transaction("expire", [&]() -> Result<std::vector<Lease>> {
+    std::vector<Lease> expired;
+    {
+      StmtUse use(impl_->select_expired);
+      sqlite3_bind_int64(use.get(), 1, t);
+      auto rows = impl_->rows(use, "select expired leases");
+      if (!rows) return std::move(rows).error();
+      expired = std::move(*rows);
+    }
+    for (Stmt* s : {&impl_->release_expired, &impl_->delete_expired}) {
+      StmtUse use(*s);
+      sqlite3_bind_int64(use.get(), 1, t);
+      if (auto r = impl_->run_bound(use, "expire leases"); !r) return r.error();
+    }
+    return expired;
+  });
+}
+
+Result<std::size_t> LeaseStore::prune_released(std::chrono::sys_seconds before) {
+  std::lock_guard lock(impl_->mu);
+  StmtUse use(impl_->prune);
+  sqlite3_bind_int64(use.get(), 1, to_epoch_seconds(before));
+  if (auto r = impl_->run_bound(use, "prune released leases"); !r) return r.error();
+  return static_cast<std::size_t>(sqlite3_changes(impl_->db));
+}
+
+Result<int> LeaseStore::schema_version() {
+  std::lock_guard lock(impl_->mu);
+  auto v = impl_->pragma_int("PRAGMA user_version");
+  if (!v) return std::move(v).error();
+  return static_cast<int>(*v);
+}
+
+const std::filesystem::path& LeaseStore::path() const noexcept { return impl_->path; }
+
+}  // namespace bngkit::bng::lease
