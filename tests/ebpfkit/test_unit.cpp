@@ -1,5 +1,6 @@
 // libebpfkit tests that need no privileges: opening objects, name lookups and their
 // errors, bpffs detection, option defaults.
+#include <bngkit/ebpfkit/ebpfkit.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
@@ -55,6 +56,14 @@ TEST(ObjectOpen, FromSkeletonMemoryListsProgramsAndMaps) {
   auto tc = obj->program("tc_count");
   ASSERT_TRUE(tc.ok());
   EXPECT_EQ(tc->type(), BPF_PROG_TYPE_SCHED_CLS);
+}
+
+TEST(ObjectOpen, FromFileNamedAfterTheFile) {
+  auto obj = ek::Object::open_file(EBPFKIT_TEST_BPF_OBJ);
+  ASSERT_TRUE(obj.ok()) << obj.error().message();
+  EXPECT_EQ(obj->name(), "ebpfkit_test");  // base name up to the first dot
+  EXPECT_TRUE(obj->program("xdp_count").ok());
+  EXPECT_TRUE(obj->raw_map("events").ok());
 }
 
 TEST(ObjectOpen, NameOverride) {
@@ -155,6 +164,26 @@ TEST(Bpffs, PinRootOnTmpfsFailsAtOpen) {
   EXPECT_THAT(obj.error().context,
               HasSubstr(dir.path + " is not on a bpffs mount: mount -t bpf bpf /sys/fs/bpf"));
   EXPECT_THAT(obj.error().context, HasSubstr("ebpfkit_test"));
+}
+
+TEST(LibbpfLogger, CapturesAndRestores) {
+  std::vector<std::pair<ek::LibbpfLevel, std::string>> seen;
+  ek::set_libbpf_logger([&](ek::LibbpfLevel l, std::string_view m) { seen.emplace_back(l, m); });
+  std::vector<std::byte> junk(64, std::byte{0x5a});
+  EXPECT_FALSE(ek::Object::open_memory("junk", junk).ok());
+  ek::reset_libbpf_logger();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].first, ek::LibbpfLevel::warn);
+  EXPECT_THAT(seen[0].second, HasSubstr("not a proper ELF object"));
+  EXPECT_NE(seen[0].second.back(), '\n');
+  const std::size_t n = seen.size();
+  EXPECT_FALSE(ek::Object::open_memory("junk", junk).ok());
+  EXPECT_EQ(seen.size(), n);  // no longer routed to us
+
+  ek::set_libbpf_logger({});  // silence
+  EXPECT_FALSE(ek::Object::open_memory("junk", junk).ok());
+  ek::reset_libbpf_logger();
+  EXPECT_EQ(seen.size(), n);
 }
 
 TEST(MapTypes, Names) {
