@@ -17,6 +17,11 @@ void add_metrics_endpoint(Router& router, std::shared_ptr<prometheus::Registry> 
   });
 }
 
+void sync_counter(prometheus::Counter& counter, double total) {
+  const double current = counter.Value();
+  if (total > current) counter.Increment(total - current);
+}
+
 std::vector<double> latency_buckets_seconds() {
   std::vector<double> buckets;
   for (double b = 50e-6; b < 4.0; b *= 2) buckets.push_back(b);

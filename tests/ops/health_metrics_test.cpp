@@ -52,6 +52,17 @@ TEST(Metrics, ScrapeRefreshesThenRenders) {
   EXPECT_NE(r.content_type.find("version=0.0.4"), std::string::npos);
 }
 
+TEST(Metrics, SyncCounterFollowsTotalsAndNeverGoesDown) {
+  prometheus::Registry registry;
+  auto& c = prometheus::BuildCounter().Name("x_total").Help("x").Register(registry).Add({});
+  sync_counter(c, 5);
+  EXPECT_EQ(c.Value(), 5);
+  sync_counter(c, 12);
+  EXPECT_EQ(c.Value(), 12);
+  sync_counter(c, 3);  // source reset
+  EXPECT_EQ(c.Value(), 12);
+}
+
 TEST(Log, JsonEscapingAndBadOptions) {
   EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
   EXPECT_FALSE(parse_log_format("xml").ok());

@@ -5,6 +5,7 @@
 #include <bngkit/ops/export.hpp>
 #include <bngkit/ops/http.hpp>
 
+#include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
 #include <functional>
@@ -22,6 +23,11 @@ BNGKIT_OPS_EXPORT std::string render_prometheus(const prometheus::Registry& regi
 BNGKIT_OPS_EXPORT void add_metrics_endpoint(Router& router, std::shared_ptr<prometheus::Registry> registry,
                                             std::string path = "/metrics",
                                             std::function<void()> refresh = {});
+
+/// Brings a counter that mirrors a monotonically increasing total kept elsewhere (a
+/// per-CPU BPF map, a library's statistics) up to `total`. A total below the counter
+/// (the source was reset) is ignored: Prometheus counters never go down.
+BNGKIT_OPS_EXPORT void sync_counter(prometheus::Counter& counter, double total);
 
 /// Exponential latency buckets in seconds, from 50 µs to ~3 s.
 BNGKIT_OPS_EXPORT std::vector<double> latency_buckets_seconds();
