@@ -1,9 +1,8 @@
 // CLSet merge throughput: elements merged per second into a replica, for fresh keys, for
 // keys the replica already holds (newer entries), and for redundant (already known) deltas.
-#include <bngkit/nexus/clset.hpp>
-
 #include <benchmark/benchmark.h>
 
+#include <bngkit/nexus/clset.hpp>
 #include <cstdint>
 #include <string>
 

@@ -1,8 +1,7 @@
 // IpAddress and Prefix: parsing and printing through inet_pton/inet_ntop, prefix arithmetic.
-#include <bngkit/nexus/ip.hpp>
-
 #include <arpa/inet.h>
 
+#include <bngkit/nexus/ip.hpp>
 #include <charconv>
 #include <cstring>
 
@@ -28,7 +27,8 @@ IpAddress IpAddress::v6(const std::array<std::uint8_t, 16>& bytes) noexcept {
 Result<IpAddress> IpAddress::parse(std::string_view text) {
   // inet_pton wants a NUL-terminated string; bound the copy so hostile input stays small.
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN)
-    return make_error(std::errc::invalid_argument, "not an IP address: '" + std::string(text) + "'");
+    return make_error(std::errc::invalid_argument,
+                      "not an IP address: '" + std::string(text) + "'");
   char buf[INET6_ADDRSTRLEN] = {};
   std::memcpy(buf, text.data(), text.size());
   if (text.find(':') == std::string_view::npos) {
@@ -72,9 +72,8 @@ IpAddress masked(const IpAddress& a, int length) {
 
 Result<Prefix> Prefix::make(const IpAddress& address, int length) {
   if (length < 0 || length > address.bits())
-    return make_error(std::errc::invalid_argument,
-                      "prefix length " + std::to_string(length) + " out of range for " +
-                          address.to_string());
+    return make_error(std::errc::invalid_argument, "prefix length " + std::to_string(length) +
+                                                       " out of range for " + address.to_string());
   Prefix p;
   p.address_ = masked(address, length);
   p.length_ = length;

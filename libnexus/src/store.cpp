@@ -1,11 +1,10 @@
 // Store over SQLite: schema, WAL + synchronous=FULL, batched durable writes, and online
 // backup/restore with sqlite3_backup (one step, so the copy is one consistent snapshot).
-#include <bngkit/nexus/store.hpp>
-
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <bngkit/nexus/store.hpp>
 #include <cerrno>
 #include <mutex>
 #include <system_error>
@@ -270,8 +269,7 @@ Result<void> Store::write(const WriteBatch& batch) {
         sqlite3_bind_int64(st.s, 4, static_cast<sqlite3_int64>(e.hlc));
         sqlite3_bind_text(st.s, 5, e.origin.data(), static_cast<int>(e.origin.size()),
                           SQLITE_STATIC);
-        sqlite3_bind_blob(st.s, 6, e.value.data(), static_cast<int>(e.value.size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(st.s, 6, e.value.data(), static_cast<int>(e.value.size()), SQLITE_STATIC);
         const int rc = sqlite3_step(st.s);
         if (rc != SQLITE_DONE) return sqlite_error(rc, h, "write entry of " + e.set);
         sqlite3_reset(st.s);
@@ -321,7 +319,8 @@ namespace {
 std::string column_bytes(sqlite3_stmt* st, int col) {
   const void* p = sqlite3_column_blob(st, col);
   const int n = sqlite3_column_bytes(st, col);
-  return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
+  return p == nullptr ? std::string()
+                      : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
 }
 
 }  // namespace
@@ -395,10 +394,10 @@ Result<void> Store::backup(const std::filesystem::path& destination) const {
   std::error_code ec;
   std::filesystem::remove(tmp, ec);
   {
-    auto dst = open_db(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, impl_->options.busy_timeout);
+    auto dst =
+        open_db(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, impl_->options.busy_timeout);
     if (!dst) return dst.error();
-    if (auto r = copy_database(dst->handle, src->handle, "back up " + impl_->path.string());
-        !r) {
+    if (auto r = copy_database(dst->handle, src->handle, "back up " + impl_->path.string()); !r) {
       dst->close();
       std::filesystem::remove(tmp, ec);
       return r;
@@ -437,8 +436,8 @@ Result<void> Store::restore(const std::filesystem::path& source) {
   std::lock_guard lock(impl_->mu);
   sqlite3* h = impl_->db.handle;
   // The backup API writes the destination in one transaction, synced (synchronous=FULL).
-  if (auto r = copy_database(h, src->handle, "restore " + source.string() + " into " +
-                                                 impl_->path.string());
+  if (auto r = copy_database(h, src->handle,
+                             "restore " + source.string() + " into " + impl_->path.string());
       !r)
     return r;
   auto mode = pragma_text(h, "PRAGMA journal_mode=WAL");

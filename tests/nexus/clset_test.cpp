@@ -1,10 +1,9 @@
 // CLSet: causal-length semantics, value tie-breaks, the join laws (property tests over seeded
 // random histories), convergence under any delivery order, anti-entropy and the codecs.
-#include <bngkit/nexus/clset.hpp>
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bngkit/nexus/clset.hpp>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -83,7 +82,7 @@ TEST(CLSet, RenewBeatsAConcurrentRemove) {
   Set b("b");
   a.put("lease", "1");
   b.merge(a);
-  a.erase("lease");          // length 2
+  a.erase("lease");           // length 2
   b.renew("lease", "1+ttl");  // length 3, made without seeing the remove
   a.merge(b);
   b.merge(a);
@@ -137,13 +136,14 @@ TEST(CLSet, MergeReportsOnlyWhatChangedAndTellsTheObserver) {
   b.merge(a);
   a.put("y", "3");
   std::vector<std::string> seen;
-  const D changed = b.merge(a.full_delta(), [&](const std::string& k, const Entry<std::string>* before,
-                                                const Entry<std::string>& after) {
-    ASSERT_NE(before, nullptr);
-    EXPECT_EQ(before->value, "2");
-    EXPECT_EQ(after.value, "3");
-    seen.push_back(k);
-  });
+  const D changed = b.merge(
+      a.full_delta(),
+      [&](const std::string& k, const Entry<std::string>* before, const Entry<std::string>& after) {
+        ASSERT_NE(before, nullptr);
+        EXPECT_EQ(before->value, "2");
+        EXPECT_EQ(after.value, "3");
+        seen.push_back(k);
+      });
   EXPECT_EQ(changed.size(), 1u);
   EXPECT_NE(changed.find("y"), nullptr);
   EXPECT_EQ(seen, std::vector<std::string>{"y"});
@@ -290,7 +290,8 @@ TEST(CLSetProperty, WatermarkPushConvergesAndSendsOnlyChanges) {
       std::shuffle(links.begin(), links.end(), rng);
       for (auto [from, to] : links) {
         Set& src = *h.replicas[static_cast<std::size_t>(from)];
-        const D d = src.delta_since(seen[static_cast<std::size_t>(to)][static_cast<std::size_t>(from)]);
+        const D d =
+            src.delta_since(seen[static_cast<std::size_t>(to)][static_cast<std::size_t>(from)]);
         const Watermark mark = src.watermark();
         h.replicas[static_cast<std::size_t>(to)]->merge(d);
         seen[static_cast<std::size_t>(to)][static_cast<std::size_t>(from)] = mark;

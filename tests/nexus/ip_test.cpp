@@ -1,7 +1,7 @@
 // IpAddress and Prefix: parsing, canonical text, containment and codecs.
-#include <bngkit/nexus/ip.hpp>
-
 #include <gtest/gtest.h>
+
+#include <bngkit/nexus/ip.hpp>
 
 namespace bngkit::nexus {
 namespace {
@@ -16,7 +16,7 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(b->is_v4());
   EXPECT_EQ(b->to_string(), "2001:db8::1");  // RFC 5952 form
-  EXPECT_LT(*a, *b);                          // IPv4 sorts first
+  EXPECT_LT(*a, *b);                         // IPv4 sorts first
   for (const char* bad : {"", "10.0.0", "10.0.0.256", "1.2.3.4.5", "::g", "10.0.0.1/24",
                           "a very long string that is certainly not any kind of address"}) {
     auto r = IpAddress::parse(bad);

@@ -1,13 +1,12 @@
 // Store: WAL + synchronous=FULL, batched writes, reopening, acknowledged writes surviving a
 // SIGKILLed writer process, online backup under concurrent writes, restore and verification.
-#include <bngkit/nexus/store.hpp>
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <bngkit/nexus/store.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -149,8 +148,9 @@ TEST(Store, AcknowledgedWritesSurviveSigkill) {
       if (!s) ::_exit(2);
       for (int i = next;; ++i) {
         WriteBatch b;
-        b.entries.push_back(entry("allocations", "sub-" + std::to_string(i),
-                                  "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250)));
+        b.entries.push_back(
+            entry("allocations", "sub-" + std::to_string(i),
+                  "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250)));
         b.meta.emplace_back("last", std::to_string(i));
         if (!s->write(b)) ::_exit(3);
         if (::write(fds[1], &i, sizeof i) != sizeof i) ::_exit(4);
@@ -225,7 +225,8 @@ TEST(Store, OnlineBackupIsAConsistentSnapshotWhileWritersRun) {
   const int n = std::stoi(*count);
   EXPECT_GE(n, before);
   ASSERT_EQ(static_cast<int>(rows.size()), n) << "backup is not one snapshot";
-  for (int i = 0; i < n; ++i) EXPECT_EQ(rows[static_cast<std::size_t>(i)].key, std::to_string(100000 + i));
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(rows[static_cast<std::size_t>(i)].key, std::to_string(100000 + i));
 }
 
 TEST(Store, RestoreReplacesContentsOnlineAndKeepsWorking) {

@@ -6,12 +6,11 @@
 // anti-entropy vocabulary — Watermark (incremental push), Digest and Summary (repair).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <bngkit/common/result.hpp>
 #include <bngkit/nexus/codec.hpp>
 #include <bngkit/nexus/hlc.hpp>
-
-#include <algorithm>
-#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -172,7 +171,8 @@ class CLSet {
   /// (same length, newer stamp).
   [[nodiscard]] DeltaType prepare_put(const K& key, V value) const {
     const Entry<V>* cur = entry(key);
-    const std::uint64_t length = cur == nullptr ? 1 : (cur->present() ? cur->length : cur->length + 1);
+    const std::uint64_t length =
+        cur == nullptr ? 1 : (cur->present() ? cur->length : cur->length + 1);
     return single(key, length, cur, std::move(value));
   }
   /// Like put, but a present key is removed and added again (length + 2), so the new value

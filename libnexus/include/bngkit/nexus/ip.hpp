@@ -2,11 +2,10 @@
 // parsing that returns errors instead of throwing, canonical text, and byte codecs.
 #pragma once
 
+#include <array>
 #include <bngkit/common/result.hpp>
 #include <bngkit/nexus/codec.hpp>
 #include <bngkit/nexus/export.hpp>
-
-#include <array>
 #include <compare>
 #include <cstdint>
 #include <string>

@@ -6,7 +6,6 @@
 
 #include <bngkit/common/result.hpp>
 #include <bngkit/nexus/export.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,9 +31,9 @@ struct StoredEntry {
 
 /// Writes applied together: all of them or none, durable once `Store::write` returns ok.
 struct WriteBatch {
-  std::vector<StoredEntry> entries;                         ///< upserted by (set, key)
-  std::vector<std::pair<std::string, std::string>> meta;    ///< local metadata upserted
-  std::vector<std::string> meta_erase;                      ///< local metadata removed
+  std::vector<StoredEntry> entries;                       ///< upserted by (set, key)
+  std::vector<std::pair<std::string, std::string>> meta;  ///< local metadata upserted
+  std::vector<std::string> meta_erase;                    ///< local metadata removed
   [[nodiscard]] bool empty() const noexcept {
     return entries.empty() && meta.empty() && meta_erase.empty();
   }
@@ -42,7 +41,7 @@ struct WriteBatch {
 
 /// How to open a store.
 struct StoreOptions {
-  bool create = true;                         ///< create the database when it is missing
+  bool create = true;                            ///< create the database when it is missing
   std::chrono::milliseconds busy_timeout{5000};  ///< wait this long for another connection's lock
 };
 
