@@ -195,6 +195,7 @@ TEST(Store, OnlineBackupIsAConsistentSnapshotWhileWritersRun) {
   }
   std::atomic<bool> stop{false};
   std::atomic<int> written{100};
+  std::atomic<bool> failed{false};
   std::thread writer([&] {
     // Each transaction adds the next key and bumps a counter in meta: a consistent copy
     // holds keys 0..n-1 exactly and the counter n.
@@ -202,11 +203,18 @@ TEST(Store, OnlineBackupIsAConsistentSnapshotWhileWritersRun) {
       WriteBatch b;
       b.entries.push_back(entry("seq", std::to_string(100000 + i), "x"));
       b.meta.emplace_back("count", std::to_string(i + 1));
-      if (!s.write(b)) return;
+      if (!s.write(b)) {
+        failed = true;
+        return;
+      }
       written.store(i + 1);
     }
   });
-  while (written.load() < 150) std::this_thread::yield();
+  while (written.load() < 150 && !failed.load()) std::this_thread::yield();
+  if (failed.load()) {
+    writer.join();
+    FAIL() << "writer failed";
+  }
   const int before = written.load();
   const auto backup = dir.path() / "backup.db";
   auto r = s.backup(backup);

@@ -84,6 +84,13 @@ class Delta {
   friend bool operator==(const Delta&, const Delta&) = default;
 
  private:
+  template <typename, typename>
+  friend class CLSet;
+  // For callers that produce keys in ascending order, each once: O(1) per entry.
+  void append_sorted(const K& key, const Entry<V>& entry) {
+    entries_.emplace_hint(entries_.end(), key, entry);
+  }
+
   Map entries_;
 };
 
@@ -201,7 +208,7 @@ class CLSet {
   DeltaType merge(const DeltaType& delta, const Observer& observer = {}) {
     DeltaType changed;
     for (const auto& [k, e] : delta.entries()) {
-      if (merge_entry(k, e, observer)) changed.join(k, e);
+      if (merge_entry(k, e, observer)) changed.append_sorted(k, e);
     }
     return changed;
   }
@@ -209,7 +216,7 @@ class CLSet {
   DeltaType merge(const CLSet& other, const Observer& observer = {}) {
     DeltaType changed;
     for (const auto& [k, slot] : other.slots_) {
-      if (merge_entry(k, slot.entry, observer)) changed.join(k, slot.entry);
+      if (merge_entry(k, slot.entry, observer)) changed.append_sorted(k, slot.entry);
     }
     return changed;
   }
@@ -340,14 +347,17 @@ class CLSet {
     return e == 0 ? 1 : e;
   }
 
-  static std::uint64_t fingerprint(std::string_view key_bytes, const Entry<V>& e) {
-    std::string buf(key_bytes);
+  // Encodes key then entry into `buf`; returns the key's length. The fingerprint hashes it all.
+  static std::size_t encode_slot(std::string& buf, const K& key, const Entry<V>& e) {
+    buf.clear();
     ByteWriter w(buf);
+    Codec<K>::encode(key, w);
+    const std::size_t key_size = buf.size();
     w.varint(e.length);
     w.u64(e.stamp.hlc);
     w.bytes(e.stamp.origin);
     Codec<V>::encode(e.value, w);
-    return stable_hash(buf, 0x66707274ULL);
+    return key_size;
   }
 
   DeltaType single(const K& key, std::uint64_t length, const Entry<V>* cur, V value) const {
@@ -364,15 +374,16 @@ class CLSet {
 
   bool merge_entry(const K& key, const Entry<V>& incoming, const Observer& observer) {
     clock_->observe(incoming.stamp.hlc);
-    auto it = slots_.find(key);
-    if (it != slots_.end() && compare_entries(incoming, it->second.entry) <= 0) return false;
-    const std::string kb = encode_bytes(key);
-    const std::uint64_t fp = fingerprint(kb, incoming);
-    if (it == slots_.end()) {
-      Slot slot{incoming, fp, ++seq_, digest_bucket(kb)};
-      it = slots_.emplace(key, std::move(slot)).first;
+    auto it = slots_.lower_bound(key);
+    const bool exists = it != slots_.end() && !(key < it->first);
+    if (exists && compare_entries(incoming, it->second.entry) <= 0) return false;
+    const std::size_t key_size = encode_slot(scratch_, key, incoming);
+    const std::uint64_t fp = stable_hash(scratch_, 0x66707274ULL);
+    if (!exists) {
+      const std::uint32_t bucket = digest_bucket(std::string_view(scratch_).substr(0, key_size));
+      it = slots_.emplace_hint(it, key, Slot{incoming, fp, ++seq_, bucket});
       digest_.count++;
-      digest_.buckets[it->second.bucket] ^= fp;
+      digest_.buckets[bucket] ^= fp;
       if (incoming.present()) ++present_;
       if (observer) observer(key, nullptr, incoming);
       return true;
@@ -396,6 +407,7 @@ class CLSet {
   std::size_t present_ = 0;
   std::map<K, Slot> slots_;
   Digest digest_;
+  std::string scratch_;  // reused encoding buffer: merging allocates no temporary strings
 };
 
 // ---- wire and storage encodings (canonical; decoders never trust their input)
