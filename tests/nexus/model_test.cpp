@@ -450,6 +450,21 @@ TEST(Nodes, RegisterHeartbeatStaleAndExpire) {
   EXPECT_FALSE(m->heartbeat({"", "", "", {}}).ok());
 }
 
+TEST(Nodes, HeartbeatOnOneReplicaOutlivesAConcurrentExpiryOnAnother) {
+  Fixture f;
+  auto a = f.make("a");
+  auto b = f.make("b");
+  ASSERT_TRUE(a->heartbeat({"olt-1", "", "", {}}).ok());
+  sync(*a, *b);
+  f.now += 25 * 3600 * 1000;
+  ASSERT_EQ(a->expire()->nodes, 1u);                      // a has not heard from olt-1 for a day
+  ASSERT_TRUE(b->heartbeat({"olt-1", "", "", {}}).ok());  // but it just reached b
+  sync(*a, *b);
+  ASSERT_TRUE(a->node("olt-1").has_value());
+  EXPECT_EQ(a->node("olt-1")->status, NodeStatus::active);
+  EXPECT_TRUE(a->same_state(*b));
+}
+
 TEST(Replication, MessagesRoundTripAndAntiEntropyConverges) {
   Fixture f;
   auto a = f.make("a");
