@@ -1,15 +1,14 @@
 // libebpfkit microbenchmarks: map update/lookup/batch through ebpfkit next to the same
 // raw libbpf calls in the same run (the wrapper should cost ~nothing over the
 // syscall), and BPF_PROG_TEST_RUN time per packet with repeat. Needs root/CAP_BPF.
-#include <bngkit/ebpfkit/map.hpp>
-#include <bngkit/ebpfkit/object.hpp>
-#include <bngkit/ebpfkit/test_run.hpp>
-
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/map.hpp>
+#include <bngkit/ebpfkit/object.hpp>
+#include <bngkit/ebpfkit/test_run.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -210,9 +209,10 @@ int main(int argc, char** argv) {
   // Creating maps and running programs needs CAP_BPF (root here).
   int probe = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_probe", 4, 4, 1, nullptr);
   if (probe < 0) {
-    std::printf("ebpfkit_bench: skipped: needs root/CAP_BPF to create BPF maps and run "
-                "programs (%s)\n",
-                std::strerror(-probe));
+    std::printf(
+        "ebpfkit_bench: skipped: needs root/CAP_BPF to create BPF maps and run "
+        "programs (%s)\n",
+        std::strerror(-probe));
     return 0;
   }
   ::close(probe);

@@ -3,13 +3,12 @@
 // and detach cleanly on SIGINT/SIGTERM or when the duration is over.
 //
 //   xdp-counter <ifname> [--mode auto|native|generic] [--duration SECONDS]
+#include <signal.h>
+
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/probe.hpp>
-
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

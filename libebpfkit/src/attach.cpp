@@ -1,19 +1,18 @@
 // XDP and TC attachments.
-#include <bngkit/ebpfkit/attach.hpp>
-
-#include "internal.hpp"
-#include "netns.hpp"
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 
+#include <bngkit/ebpfkit/attach.hpp>
 #include <map>
 #include <mutex>
 #include <tuple>
 #include <vector>
+
+#include "internal.hpp"
+#include "netns.hpp"
 
 namespace bngkit::ebpfkit {
 namespace {
@@ -34,10 +33,10 @@ Result<std::pair<UniqueFd, ProgramInfo>> own_program(ProgramRef prog, bpf_prog_t
   auto info = program_info(prog.fd());
   if (!info) return info.error();
   if (info->type != want) {
-    return make_error(std::errc::invalid_argument,
-                      fmt::format("{} attach: program '{}' has type {}, not {}", what, info->name,
-                                  libbpf_bpf_prog_type_str(info->type),
-                                  libbpf_bpf_prog_type_str(want)));
+    return make_error(
+        std::errc::invalid_argument,
+        fmt::format("{} attach: program '{}' has type {}, not {}", what, info->name,
+                    libbpf_bpf_prog_type_str(info->type), libbpf_bpf_prog_type_str(want)));
   }
   UniqueFd fd(::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3));
   if (!fd) return errno_error(errno, "duplicating program fd");
@@ -134,12 +133,12 @@ Result<XdpAttachment> XdpAttachment::attach(unsigned ifindex, ProgramRef prog,
                                       ifname_of(ifindex), existing, to_string(m)));
       }
       int pfd = bpf_prog_get_fd_by_id(existing);
-      if (pfd < 0) return detail::bpf_error(pfd, "opening the attached XDP program id {}", existing);
+      if (pfd < 0)
+        return detail::bpf_error(pfd, "opening the attached XDP program id {}", existing);
       prev.reset(pfd);
     }
     LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = prev ? prev.get() : 0);
-    std::uint32_t flags =
-        mode_flag(m) | (prev ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST);
+    std::uint32_t flags = mode_flag(m) | (prev ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST);
     int rc = bpf_xdp_attach(static_cast<int>(ifindex), own->first.get(), flags, &ao);
     if (rc == 0) {
       XdpAttachment a;
@@ -155,8 +154,8 @@ Result<XdpAttachment> XdpAttachment::attach(unsigned ifindex, ProgramRef prog,
     const char* hint = "";
     if (-rc == EEXIST) hint = " (another XDP program in the other mode, or it changed meanwhile)";
     if (-rc == EOPNOTSUPP) hint = " (driver lacks native XDP; use generic)";
-    last = detail::bpf_error(rc, "XDP attach of program '{}' to {} in {} mode{}",
-                             own->second.name, ifname_of(ifindex), to_string(m), hint);
+    last = detail::bpf_error(rc, "XDP attach of program '{}' to {} in {} mode{}", own->second.name,
+                             ifname_of(ifindex), to_string(m), hint);
     bool try_next = opts.mode == XdpMode::automatic && m == XdpMode::native &&
                     (-rc == EOPNOTSUPP || -rc == EINVAL);
     if (!try_next) break;
@@ -390,8 +389,8 @@ Result<void> TcAttachment::detach() {
     LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle_, .priority = priority_);
     int rc = bpf_tc_detach(&hook, &d);
     if (rc != 0 && rc != -ENOENT && !interface_gone(-rc)) {
-      result = detail::bpf_error(rc, "TC detach from {} {}", ifname_of(ifindex_),
-                                 dir_name(direction_));
+      result =
+          detail::bpf_error(rc, "TC detach from {} {}", ifname_of(ifindex_), dir_name(direction_));
     }
   }
   if (clsact_release(netns_.get(), ifindex_, false)) destroy_clsact(ifindex_);

@@ -1,10 +1,9 @@
 // Private helpers shared by the libebpfkit sources: errno capture and error formatting.
 #pragma once
 
-#include <bngkit/common/result.hpp>
-
 #include <fmt/format.h>
 
+#include <bngkit/common/result.hpp>
 #include <cerrno>
 #include <string>
 

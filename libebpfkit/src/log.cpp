@@ -1,8 +1,7 @@
 // libbpf print callback routing.
-#include <bngkit/ebpfkit/log.hpp>
-
 #include <bpf/libbpf.h>
 
+#include <bngkit/ebpfkit/log.hpp>
 #include <cstdarg>
 #include <cstdio>
 #include <memory>

@@ -1,14 +1,13 @@
 // MapHandle: map info, byte-level element operations, batch operations with a
 // per-element fallback, and the typed-map helpers.
-#include <bngkit/ebpfkit/map.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <bngkit/ebpfkit/map.hpp>
 #include <cstring>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 
@@ -56,8 +55,8 @@ Error typed_map_mismatch(const MapInfo& info, std::string_view what, std::size_t
   } else if (!what.starts_with("PerCpuMap") && per_cpu) {
     why = fmt::format("map type {} is per-CPU (use PerCpuMap<K,V>)", map_type_name(info.type));
   } else if (info.key_size != key_size) {
-    why = fmt::format("key size mismatch: kernel map has {} bytes, sizeof(K) is {}",
-                      info.key_size, key_size);
+    why = fmt::format("key size mismatch: kernel map has {} bytes, sizeof(K) is {}", info.key_size,
+                      key_size);
   } else {
     why = fmt::format("value size mismatch: kernel map has {} bytes, sizeof(V) is {}",
                       info.value_size, value_size);

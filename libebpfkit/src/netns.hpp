@@ -2,11 +2,11 @@
 // calling thread into it (and back) for the netlink calls of detach/query.
 #pragma once
 
-#include <bngkit/ebpfkit/fd.hpp>
-
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+
+#include <bngkit/ebpfkit/fd.hpp>
 
 namespace bngkit::ebpfkit::detail {
 

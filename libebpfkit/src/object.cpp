@@ -1,12 +1,11 @@
 // Object: open, load with the verifier log captured, name lookups.
-#include <bngkit/ebpfkit/object.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <bngkit/ebpfkit/object.hpp>
 #include <cstring>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 namespace {
@@ -107,7 +106,8 @@ std::string_view Object::name() const noexcept {
 }
 
 Result<void> Object::load() {
-  if (obj_ == nullptr) return make_error(std::errc::invalid_argument, "load of a moved-from Object");
+  if (obj_ == nullptr)
+    return make_error(std::errc::invalid_argument, "load of a moved-from Object");
   if (loaded_) {
     return make_error(std::errc::invalid_argument,
                       fmt::format("BPF object '{}' is already loaded", name()));
@@ -145,9 +145,10 @@ Result<void> Object::load() {
     ctx = fmt::format("BPF object '{}': the kernel rejected program '{}'; verifier log:\n{}\n",
                       name(), failed_, tail(logs_.back().second));
   } else {
-    ctx = fmt::format("BPF object '{}': load failed before any program was verified "
-                      "(maps, BTF or relocations; see libbpf messages)",
-                      name());
+    ctx = fmt::format(
+        "BPF object '{}': load failed before any program was verified "
+        "(maps, BTF or relocations; see libbpf messages)",
+        name());
   }
   return detail::bpf_error(rc, "{}", ctx);
 }

@@ -1,18 +1,17 @@
 // Pinning in bpffs and the bpffs mount check.
-#include <bngkit/ebpfkit/pin.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/bpf.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/pin.hpp>
 #include <cerrno>
 #include <cstdio>
-#include <string_view>
 #include <filesystem>
+#include <string_view>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 namespace {

@@ -1,18 +1,16 @@
 // Feature probes and program run statistics.
-#include <bngkit/ebpfkit/probe.hpp>
-
-#include <bngkit/ebpfkit/map.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/map.hpp>
+#include <bngkit/ebpfkit/probe.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string_view>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 
@@ -70,7 +68,10 @@ Result<bool> probe_helper(bpf_prog_type type, bpf_func_id helper) {
   // 6.x say "program of this type cannot use helper", which libbpf takes for support.
   // Load the same probe program once more and read the log ourselves.
   const bpf_insn insns[] = {
-      {.code = BPF_JMP | BPF_CALL, .dst_reg = 0, .src_reg = 0, .off = 0,
+      {.code = BPF_JMP | BPF_CALL,
+       .dst_reg = 0,
+       .src_reg = 0,
+       .off = 0,
        .imm = static_cast<std::int32_t>(helper)},
       {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},

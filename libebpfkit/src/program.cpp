@@ -1,12 +1,11 @@
 // Program view, program handles and program info.
-#include <bngkit/ebpfkit/program.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <bngkit/ebpfkit/program.hpp>
 #include <cstring>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 
@@ -36,7 +35,8 @@ int Program::fd() const noexcept { return bpf_program__fd(prog_); }
 
 Result<void> Program::set_type(bpf_prog_type type) {
   int rc = bpf_program__set_type(prog_, type);
-  if (rc != 0) return detail::bpf_error(rc, "setting type of program '{}' (already loaded?)", name());
+  if (rc != 0)
+    return detail::bpf_error(rc, "setting type of program '{}' (already loaded?)", name());
   return ok();
 }
 

@@ -1,16 +1,15 @@
 // RingBuffer: libbpf ring_buffer consumer plus our own read-only view of the
 // consumer/producer position pages for the backlog.
-#include <bngkit/ebpfkit/ringbuf.hpp>
-
-#include "internal.hpp"
-
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/ringbuf.hpp>
 #include <exception>
 #include <string>
+
+#include "internal.hpp"
 
 namespace bngkit::ebpfkit {
 
@@ -63,9 +62,9 @@ RingBuffer::~RingBuffer() = default;
 
 Result<RingBuffer> RingBuffer::open(const MapHandle& map, Callback callback) {
   if (map.type() != BPF_MAP_TYPE_RINGBUF) {
-    return make_error(std::errc::invalid_argument,
-                      fmt::format("map '{}' is a {} map, not a ringbuf", map.name(),
-                                  map_type_name(map.type())));
+    return make_error(
+        std::errc::invalid_argument,
+        fmt::format("map '{}' is a {} map, not a ringbuf", map.name(), map_type_name(map.type())));
   }
   if (!callback) {
     return make_error(std::errc::invalid_argument,

@@ -1,9 +1,9 @@
 // BPF_PROG_TEST_RUN wrapper.
+#include <bpf/bpf.h>
+
 #include <bngkit/ebpfkit/test_run.hpp>
 
 #include "internal.hpp"
-
-#include <bpf/bpf.h>
 
 namespace bngkit::ebpfkit {
 

@@ -3,7 +3,9 @@
 // for the current thread, sending UDP from a namespace, and a private bpffs mount.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -11,8 +13,6 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <linux/magic.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -58,8 +58,9 @@ struct VethPair {
     const std::vector<std::string> cmds = {
         "ip netns add " + ns_a,
         "ip netns add " + ns_b,
-        "ip link add name " + dev_a + " netns " + ns_a + " address 02:ee:00:00:00:01 type veth peer name " +
-            dev_b + " netns " + ns_b + " address 02:ee:00:00:00:02",
+        "ip link add name " + dev_a + " netns " + ns_a +
+            " address 02:ee:00:00:00:01 type veth peer name " + dev_b + " netns " + ns_b +
+            " address 02:ee:00:00:00:02",
         "ip -n " + ns_a + " addr add " + kAddrA + "/24 dev " + dev_a,
         "ip -n " + ns_b + " addr add " + kAddrB + "/24 dev " + dev_b,
         "ip -n " + ns_a + " link set lo up",
@@ -158,7 +159,8 @@ struct BpffsDir {
     static int counter = 0;
     const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(counter++);
     struct statfs fs {};
-    if (::statfs("/sys/fs/bpf", &fs) == 0 && static_cast<unsigned long>(fs.f_type) == BPF_FS_MAGIC) {
+    if (::statfs("/sys/fs/bpf", &fs) == 0 &&
+        static_cast<unsigned long>(fs.f_type) == BPF_FS_MAGIC) {
       path = "/sys/fs/bpf/bngkit-test-" + tag;
     } else {
       mount_point = "/tmp/bngkit-bpffs-" + tag;

@@ -1,14 +1,13 @@
 // XDP and TC attachments on a real veth pair between two namespaces, with real UDP
 // traffic: per-CPU counters must equal the packets sent; detach restores what was there.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/health.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/probe.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <thread>
 
@@ -148,7 +147,7 @@ TEST_F(AttachTest, DetachRestoresThePreviousXdpProgram) {
     EXPECT_EQ(mine->mode(), ek::XdpMode::generic);
     EXPECT_EQ(mine->previous_program_id(), id_of("xdp_drop"));
     EXPECT_EQ(ek::xdp_query(ifindex)->generic_id, id_of("xdp_count"));
-  }  // destructor detaches
+  }                                                                  // destructor detaches
   EXPECT_EQ(ek::xdp_query(ifindex)->generic_id, id_of("xdp_drop"));  // restored
   // Clean the interface for the netns teardown.
   auto cleanup = ek::XdpAttachment::attach(veth_->dev_a, prog("xdp_count"), gen);
@@ -213,9 +212,9 @@ TEST_F(AttachTest, TcQdiscIsSharedAndOnlyRemovedByItsCreator) {
   EXPECT_FALSE(has_clsact());
 
   // A qdisc that was there before us stays.
-  ASSERT_EQ(ektest::sh("ip netns exec " + veth_->ns_a + " tc qdisc add dev " + veth_->dev_a +
-                       " clsact"),
-            0);
+  ASSERT_EQ(
+      ektest::sh("ip netns exec " + veth_->ns_a + " tc qdisc add dev " + veth_->dev_a + " clsact"),
+      0);
   {
     auto ing = ek::TcAttachment::attach(veth_->dev_a, prog("tc_count"));
     ASSERT_TRUE(ing.ok()) << ing.error().message();
@@ -277,8 +276,8 @@ TEST(AttachErrors, BadInterfaceNameIsAClearError) {
   auto t = ek::TcAttachment::attach("nosuchif0", obj.program("tc_count").value());
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().context, "TC attach: no network interface named 'nosuchif0'");
-  auto longname = ek::XdpAttachment::attach("a-name-longer-than-ifnamsiz",
-                                            obj.program("xdp_count").value());
+  auto longname =
+      ek::XdpAttachment::attach("a-name-longer-than-ifnamsiz", obj.program("xdp_count").value());
   ASSERT_FALSE(longname.ok());
   EXPECT_THAT(longname.error().context, HasSubstr("bad name"));
 }

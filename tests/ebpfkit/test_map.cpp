@@ -1,12 +1,11 @@
 // Typed maps against real kernel maps: element ops and flags, size checks, iteration,
 // batch ops with and without kernel support, per-CPU values and folds.
-#include <bngkit/ebpfkit/map.hpp>
-#include <bngkit/ebpfkit/object.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bngkit/ebpfkit/map.hpp>
+#include <bngkit/ebpfkit/object.hpp>
 #include <map>
 #include <numeric>
 
@@ -102,7 +101,7 @@ TEST_F(MapTest, ArrayKeysAndBounds) {
   auto out = m.update(16, 1);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, std::errc::argument_list_too_long);  // E2BIG
-  EXPECT_FALSE(m.erase(0).ok());  // arrays cannot delete
+  EXPECT_FALSE(m.erase(0).ok());                                   // arrays cannot delete
   EXPECT_FALSE(m.lookup(16)->has_value());
 }
 
@@ -273,6 +272,10 @@ TEST(MapHandleCreate, CreatesOwnsAndBorrows) {
   EXPECT_TRUE(h->owns_fd());
   EXPECT_EQ(h->name(), "ebpfkit_created_map");
   ek::MapHandle view = h->borrowed();
+  ek::MapHandle moved_from = h->borrowed();
+  ek::MapHandle taker = std::move(moved_from);
+  EXPECT_EQ(moved_from.fd(), -1);  // NOLINT: moved-from state is defined
+  EXPECT_EQ(taker.fd(), h->fd());
   EXPECT_FALSE(view.owns_fd());
   EXPECT_EQ(view.fd(), h->fd());
   auto m = U32Map::from(std::move(view));

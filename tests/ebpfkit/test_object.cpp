@@ -1,9 +1,9 @@
 // Object load (privileged): programs and maps get fds, the verifier log reaches the
 // error when a program is rejected, autoload, program info.
-#include <bngkit/ebpfkit/object.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <bngkit/ebpfkit/object.hpp>
 
 #include "test_util.hpp"
 

@@ -1,9 +1,8 @@
 // The embedded test BPF objects (bpftool skeletons), opened the way an integrator would.
-#include "netns_util.hpp"
-#include "test_util.hpp"
-
 #include "ebpfkit_bad.skel.h"
 #include "ebpfkit_test.skel.h"
+#include "netns_util.hpp"
+#include "test_util.hpp"
 
 namespace ektest {
 

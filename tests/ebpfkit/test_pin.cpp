@@ -1,13 +1,12 @@
 // Pinning on bpffs: maps declared LIBBPF_PIN_BY_NAME survive their Object and are
 // reused; explicit pins of maps and programs; unpin cleans up.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/pin.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 
 #include "netns_util.hpp"

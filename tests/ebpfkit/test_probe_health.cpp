@@ -1,13 +1,12 @@
 // Feature probes, run statistics and map pressure.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/utsname.h>
+
 #include <bngkit/ebpfkit/health.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/probe.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include <sys/utsname.h>
 
 #include "test_util.hpp"
 

@@ -1,14 +1,12 @@
 // Ring buffer consumer: events produced by a real program, epoll readiness, backlog.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+
 #include <bngkit/ebpfkit/health.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/ringbuf.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include <poll.h>
-
 #include <stdexcept>
 
 #include "test_util.hpp"
@@ -108,7 +106,8 @@ TEST_F(RingBufferTest, CallbackExceptionBecomesAnError) {
 }
 
 TEST_F(RingBufferTest, OpenRejectsOtherMapsAndEmptyCallbacks) {
-  auto wrong = ek::RingBuffer::open(obj_->map("hash_map").value(), [](std::span<const std::byte>) {});
+  auto wrong =
+      ek::RingBuffer::open(obj_->map("hash_map").value(), [](std::span<const std::byte>) {});
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().context, "map 'hash_map' is a hash map, not a ringbuf");
   auto empty = ek::RingBuffer::open(obj_->map("events").value(), nullptr);

@@ -1,12 +1,11 @@
 // BPF_PROG_TEST_RUN on XDP and TC programs, byte for byte.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <linux/pkt_cls.h>
+
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include <linux/pkt_cls.h>
 
 #include "test_util.hpp"
 
@@ -92,8 +91,8 @@ TEST_F(TestRunTest, TcRewritesTtlFixesChecksumAndSetsMark) {
   EXPECT_EQ(r->retval, static_cast<std::uint32_t>(TC_ACT_OK));
   ASSERT_EQ(r->data.size(), pkt.size());
   const auto* ip = reinterpret_cast<const std::uint8_t*>(r->data.data()) + 14;
-  EXPECT_EQ(ip[8], 1);                                 // TTL rewritten
-  EXPECT_EQ(ektest::ip_checksum(ip, 20), 0);     // header checksum still valid
+  EXPECT_EQ(ip[8], 1);                        // TTL rewritten
+  EXPECT_EQ(ektest::ip_checksum(ip, 20), 0);  // header checksum still valid
   ASSERT_EQ(r->ctx.size(), sizeof(__sk_buff));
   __sk_buff out{};
   std::memcpy(&out, r->ctx.data(), sizeof(out));

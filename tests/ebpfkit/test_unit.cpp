@@ -1,19 +1,17 @@
 // libebpfkit tests that need no privileges: opening objects, name lookups and their
 // errors, bpffs detection, option defaults.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bngkit/ebpfkit/ebpfkit.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/pin.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "test_util.hpp"
@@ -45,9 +43,9 @@ TEST(ObjectOpen, FromSkeletonMemoryListsProgramsAndMaps) {
               ::testing::UnorderedElementsAre("xdp_count", "tc_count", "xdp_drop", "xdp_event",
                                               "xdp_swap_mac", "xdp_grow", "tc_ttl"));
   auto maps = obj->map_names();
-  EXPECT_THAT(maps, ::testing::IsSupersetOf({"hash_map", "array_map", "lru_map", "lpm_map",
-                                             "pcpu_hash", "xdp_stats", "tc_stats",
-                                             "pinned_counts", "events"}));
+  EXPECT_THAT(maps,
+              ::testing::IsSupersetOf({"hash_map", "array_map", "lru_map", "lpm_map", "pcpu_hash",
+                                       "xdp_stats", "tc_stats", "pinned_counts", "events"}));
   auto prog = obj->program("xdp_count");
   ASSERT_TRUE(prog.ok());
   EXPECT_EQ(prog->type(), BPF_PROG_TYPE_XDP);

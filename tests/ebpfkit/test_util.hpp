@@ -2,20 +2,18 @@
 // building packets.
 #pragma once
 
-#include <bngkit/ebpfkit/object.hpp>
-
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
-#include <span>
+#include <bngkit/ebpfkit/object.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,9 +30,9 @@ inline bool have_bpf_privileges() {
   return has(CAP_SYS_ADMIN) || (has(39 /* CAP_BPF */) && has(CAP_NET_ADMIN));
 }
 
-#define EBPFKIT_REQUIRE_PRIVILEGES()                                                  \
-  do {                                                                                \
-    if (!::ektest::have_bpf_privileges())                                       \
+#define EBPFKIT_REQUIRE_PRIVILEGES()                                                          \
+  do {                                                                                        \
+    if (!::ektest::have_bpf_privileges())                                                     \
       GTEST_SKIP() << "needs root/CAP_BPF+CAP_NET_ADMIN: loads BPF programs into the kernel"; \
   } while (0)
 
@@ -65,7 +63,8 @@ inline std::uint16_t ip_checksum(const std::uint8_t* p, std::size_t n) {
 }
 
 /// Ethernet + IPv4 + UDP frame with `payload`, checksummed IPv4 header, UDP csum 0.
-inline std::vector<std::byte> udp_frame(std::uint16_t dport, const std::vector<std::uint8_t>& payload,
+inline std::vector<std::byte> udp_frame(std::uint16_t dport,
+                                        const std::vector<std::uint8_t>& payload,
                                         std::uint8_t ttl = 64) {
   std::vector<std::uint8_t> f(14 + 20 + 8 + payload.size());
   const std::uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x02};

@@ -9,7 +9,6 @@
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/ebpfkit/program.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,9 +77,9 @@ class BNGKIT_EBPFKIT_EXPORT XdpAttachment {
 
  private:
   XdpAttachment() = default;
-  UniqueFd prog_;    // our program (dup: keeps it alive)
-  UniqueFd prev_;    // the program we replaced, to restore it
-  UniqueFd netns_;   // the network namespace we attached in
+  UniqueFd prog_;   // our program (dup: keeps it alive)
+  UniqueFd prev_;   // the program we replaced, to restore it
+  UniqueFd netns_;  // the network namespace we attached in
   unsigned ifindex_ = 0;
   XdpMode mode_ = XdpMode::automatic;
   std::uint32_t prog_id_ = 0;

@@ -8,7 +8,6 @@
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/ringbuf.hpp>
-
 #include <cstdint>
 
 namespace bngkit::ebpfkit {
@@ -25,12 +24,11 @@ namespace bngkit::ebpfkit {
 
 /// How full a map is.
 struct MapPressure {
-  std::uint64_t entries = 0;      ///< keys present (arrays: always max_entries)
+  std::uint64_t entries = 0;  ///< keys present (arrays: always max_entries)
   std::uint64_t max_entries = 0;
-  bool fixed_size = false;        ///< arrays: every slot exists, the ratio says nothing
+  bool fixed_size = false;  ///< arrays: every slot exists, the ratio says nothing
   [[nodiscard]] double ratio() const noexcept {
-    return max_entries == 0 ? 0.0
-                            : static_cast<double>(entries) / static_cast<double>(max_entries);
+    return max_entries == 0 ? 0.0 : static_cast<double>(entries) / static_cast<double>(max_entries);
   }
 };
 /// Counts the keys of hash/LRU/LPM maps (batch reads where supported, else key walk;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <bngkit/ebpfkit/export.hpp>
-
 #include <functional>
 #include <string_view>
 

@@ -5,12 +5,11 @@
 // when the kernel or the map type does not support them.
 #pragma once
 
+#include <linux/bpf.h>
+
 #include <bngkit/common/result.hpp>
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
-
-#include <linux/bpf.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -77,8 +76,20 @@ class BNGKIT_EBPFKIT_EXPORT MapHandle {
                                                 std::uint32_t max_entries,
                                                 std::uint32_t map_flags = 0);
 
-  MapHandle(MapHandle&&) noexcept = default;
-  MapHandle& operator=(MapHandle&&) noexcept = default;
+  MapHandle(MapHandle&& other) noexcept
+      : owned_(std::move(other.owned_)),
+        fd_(std::exchange(other.fd_, -1)),
+        info_(std::move(other.info_)),
+        stride_(other.stride_) {}
+  MapHandle& operator=(MapHandle&& other) noexcept {
+    if (this != &other) {
+      owned_ = std::move(other.owned_);
+      fd_ = std::exchange(other.fd_, -1);
+      info_ = std::move(other.info_);
+      stride_ = other.stride_;
+    }
+    return *this;
+  }
   MapHandle(const MapHandle&) = delete;
   MapHandle& operator=(const MapHandle&) = delete;
   ~MapHandle() = default;
@@ -255,15 +266,14 @@ class Map {
   }
   /// Writes keys[i] -> values[i] with BPF_MAP_UPDATE_BATCH (flag `any` only; other
   /// flags, or no kernel support, go one element at a time). Returns entries written.
-  [[nodiscard]] Result<std::size_t> update_batch(std::span<const K> keys,
-                                                 std::span<const V> values,
+  [[nodiscard]] Result<std::size_t> update_batch(std::span<const K> keys, std::span<const V> values,
                                                  UpdateFlag flag = UpdateFlag::any,
                                                  const BatchOptions& opts = {}) const {
     if (keys.size() != values.size()) {
-      return make_error(std::errc::invalid_argument,
-                        "update_batch on map '" + info().name + "': " +
-                            std::to_string(keys.size()) + " keys but " +
-                            std::to_string(values.size()) + " values");
+      return make_error(std::errc::invalid_argument, "update_batch on map '" + info().name +
+                                                         "': " + std::to_string(keys.size()) +
+                                                         " keys but " +
+                                                         std::to_string(values.size()) + " values");
     }
     return h_.update_batch_bytes(keys.data(), values.data(), keys.size(),
                                  static_cast<std::uint64_t>(flag), opts);
@@ -328,7 +338,8 @@ class PerCpuMap {
                             std::to_string(ncpus_) + " possible CPUs");
     }
     std::vector<std::byte> buf(h_.value_stride());
-    for (unsigned c = 0; c < ncpus_; ++c) std::memcpy(buf.data() + c * kSlot, &per_cpu[c], sizeof(V));
+    for (unsigned c = 0; c < ncpus_; ++c)
+      std::memcpy(buf.data() + c * kSlot, &per_cpu[c], sizeof(V));
     return h_.update_bytes(&key, buf.data(), static_cast<std::uint64_t>(flag));
   }
   /// Sets the same value on every CPU (e.g. zero to reset a counter).

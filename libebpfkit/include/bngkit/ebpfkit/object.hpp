@@ -7,13 +7,12 @@
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/program.hpp>
-
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct bpf_object;
@@ -49,9 +48,9 @@ struct ObjectOptions {
 #define BNGKIT_EBPFKIT_SKELETON_ELF(name) ::bngkit::ebpfkit::skeleton_elf(&name##__elf_bytes)
 
 /// Opens the object embedded in skeleton `name` under the skeleton's name.
-#define BNGKIT_EBPFKIT_OPEN_SKELETON(name, ...)                                       \
-  ::bngkit::ebpfkit::Object::open_memory(#name, BNGKIT_EBPFKIT_SKELETON_ELF(name) \
-                                         __VA_OPT__(, ) __VA_ARGS__)
+#define BNGKIT_EBPFKIT_OPEN_SKELETON(name, ...) \
+  ::bngkit::ebpfkit::Object::open_memory(       \
+      #name, BNGKIT_EBPFKIT_SKELETON_ELF(name) __VA_OPT__(, ) __VA_ARGS__)
 
 /// Move-only owner of a bpf_object: maps and programs live as long as it does
 /// (attachments made from its programs must be dropped or released before it).
@@ -112,7 +111,7 @@ class BNGKIT_EBPFKIT_EXPORT Object {
   ::bpf_object* obj_ = nullptr;
   std::size_t log_size_ = 0;
   std::uint32_t log_level_ = 0;
-  std::vector<std::byte> image_;  // ELF copy for open_memory
+  std::vector<std::byte> image_;                           // ELF copy for open_memory
   std::vector<std::pair<std::string, std::string>> logs_;  // program -> verifier log
   std::string failed_;  // program the kernel rejected in the last load()
   bool loaded_ = false;

@@ -6,7 +6,6 @@
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/program.hpp>
-
 #include <string>
 
 namespace bngkit::ebpfkit {

@@ -2,13 +2,12 @@
 // run statistics (BPF_ENABLE_STATS + run_cnt/run_time_ns from the program info).
 #pragma once
 
+#include <linux/bpf.h>
+
 #include <bngkit/common/result.hpp>
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/ebpfkit/program.hpp>
-
-#include <linux/bpf.h>
-
 #include <cstdint>
 #include <string>
 
@@ -62,8 +61,7 @@ struct RunStats {
   std::uint64_t recursion_misses = 0;
   /// Mean run time in nanoseconds (0 when it never ran).
   [[nodiscard]] double mean_ns() const noexcept {
-    return run_count == 0 ? 0.0
-                          : static_cast<double>(run_time_ns) / static_cast<double>(run_count);
+    return run_count == 0 ? 0.0 : static_cast<double>(run_time_ns) / static_cast<double>(run_count);
   }
   /// Difference `*this - earlier` (for rates between two samples).
   [[nodiscard]] RunStats since(const RunStats& earlier) const noexcept {

@@ -3,16 +3,16 @@
 // ProgramRef, the borrowed "which program" argument of attach/test-run/stats calls.
 #pragma once
 
-#include <bngkit/common/result.hpp>
-#include <bngkit/ebpfkit/export.hpp>
-#include <bngkit/ebpfkit/fd.hpp>
-
 #include <linux/bpf.h>
 
 #include <array>
+#include <bngkit/common/result.hpp>
+#include <bngkit/ebpfkit/export.hpp>
+#include <bngkit/ebpfkit/fd.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 struct bpf_program;
 
@@ -24,10 +24,10 @@ struct ProgramInfo {
   bpf_prog_type type = BPF_PROG_TYPE_UNSPEC;
   std::uint32_t id = 0;
   std::array<std::uint8_t, BPF_TAG_SIZE> tag{};
-  std::uint32_t xlated_len = 0;    ///< bytes of verified instructions
-  std::uint32_t jited_len = 0;     ///< bytes of JIT-compiled code (0: interpreted)
-  std::uint64_t run_cnt = 0;       ///< runs counted while BPF stats were enabled
-  std::uint64_t run_time_ns = 0;   ///< total run time while BPF stats were enabled
+  std::uint32_t xlated_len = 0;   ///< bytes of verified instructions
+  std::uint32_t jited_len = 0;    ///< bytes of JIT-compiled code (0: interpreted)
+  std::uint64_t run_cnt = 0;      ///< runs counted while BPF stats were enabled
+  std::uint64_t run_time_ns = 0;  ///< total run time while BPF stats were enabled
   std::uint64_t recursion_misses = 0;
 };
 
@@ -72,6 +72,22 @@ class BNGKIT_EBPFKIT_EXPORT ProgramHandle {
   [[nodiscard]] static Result<ProgramHandle> adopt(UniqueFd fd);
   /// Opens the loaded program with kernel id `id` (owned fd).
   [[nodiscard]] static Result<ProgramHandle> from_id(std::uint32_t id);
+
+  ProgramHandle(ProgramHandle&& other) noexcept
+      : owned_(std::move(other.owned_)),
+        fd_(std::exchange(other.fd_, -1)),
+        info_(std::move(other.info_)) {}
+  ProgramHandle& operator=(ProgramHandle&& other) noexcept {
+    if (this != &other) {
+      owned_ = std::move(other.owned_);
+      fd_ = std::exchange(other.fd_, -1);
+      info_ = std::move(other.info_);
+    }
+    return *this;
+  }
+  ProgramHandle(const ProgramHandle&) = delete;
+  ProgramHandle& operator=(const ProgramHandle&) = delete;
+  ~ProgramHandle() = default;
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
   [[nodiscard]] bool owns_fd() const noexcept { return owned_.valid(); }

@@ -8,7 +8,6 @@
 #include <bngkit/common/result.hpp>
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/map.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>

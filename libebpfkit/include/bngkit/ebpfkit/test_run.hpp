@@ -6,7 +6,6 @@
 #include <bngkit/common/result.hpp>
 #include <bngkit/ebpfkit/export.hpp>
 #include <bngkit/ebpfkit/program.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
