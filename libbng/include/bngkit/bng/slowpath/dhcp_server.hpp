@@ -1,0 +1,121 @@
+// DhcpServer: the slow path's DHCPv4 protocol logic (RFC 2131 server behaviour) with no
+// sockets in it: a request goes in, a reply (or a reasoned drop) comes out. Addresses come
+// from an AddressAllocator, leases live in a LeaseTable written through to the durable
+// LeaseStore, and lease events tell the fast path what it may serve.
+#pragma once
+
+#include <bngkit/bng/dhcp/builder.hpp>
+#include <bngkit/bng/dhcp/frame.hpp>
+#include <bngkit/bng/dhcp/message.hpp>
+#include <bngkit/bng/export.hpp>
+#include <bngkit/bng/lease/lease.hpp>
+#include <bngkit/bng/lease/lease_store.hpp>
+#include <bngkit/bng/lease/lease_table.hpp>
+#include <bngkit/bng/pool/allocator.hpp>
+#include <bngkit/common/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace bngkit::bng::slowpath {
+
+/// Which identifier names a subscriber (and keys its lease).
+enum class SubscriberIdentity : std::uint8_t {
+  mac,         ///< chaddr
+  client_id,   ///< option 61 when sent, else chaddr
+  circuit_id,  ///< option 82 circuit-id when present, else chaddr
+};
+
+struct DhcpServerOptions {
+  dhcp::Ipv4 server_id;         ///< option 54 and the source address of replies
+  dhcp::MacAddress server_mac;  ///< source MAC of reply frames
+  std::string default_pool;     ///< pool of clients that are not relayed from a pool's network
+  std::chrono::seconds offer_time{60};  ///< how long an unanswered OFFER holds its address
+  SubscriberIdentity identity = SubscriberIdentity::mac;
+};
+
+/// Told when the fast path may start or must stop serving a subscriber.
+struct LeaseEvents {
+  std::function<void(const lease::Lease&)> bound;  ///< ACK sent (new lease or renewal)
+  std::function<void(const lease::Lease&)> ended;  ///< released, declined, expired or replaced
+};
+
+/// What the server did with one request, for logs and metrics.
+struct Outcome {
+  std::optional<dhcp::MessageType> request_type;  ///< nullopt when not a DHCP message
+  std::optional<dhcp::Message> reply;             ///< OFFER, ACK or NAK; nullopt: no reply
+  std::string drop_reason;                        ///< why there is no reply (empty if replied)
+};
+
+/// Per-type counters, read by the daemon's /metrics.
+struct DhcpServerStats {
+  std::uint64_t requests[19] = {};  ///< indexed by MessageType value (1..18)
+  std::uint64_t offers = 0;
+  std::uint64_t acks = 0;
+  std::uint64_t naks = 0;
+  std::uint64_t drops = 0;
+  std::uint64_t malformed = 0;
+};
+
+/// The protocol engine. Not thread-safe: call it from one thread (the allocator, table and
+/// store it uses are themselves thread-safe, so other threads may read them).
+class BNGKIT_BNG_EXPORT DhcpServer {
+ public:
+  DhcpServer(DhcpServerOptions options, pool::AddressAllocator& allocator, lease::LeaseTable& table,
+             lease::LeaseStore& store, LeaseEvents events = {});
+
+  /// Answers one parsed request at wall time `now`.
+  Outcome handle(const dhcp::Message& request, std::chrono::sys_seconds now);
+
+  /// Parses an Ethernet frame, answers it and builds the reply frame (RFC 2131 4.1
+  /// addressing, VLAN tags kept). nullopt when there is nothing to send.
+  std::optional<std::vector<std::uint8_t>> handle_frame(std::span<const std::uint8_t> frame,
+                                                        std::chrono::sys_seconds now,
+                                                        Outcome* outcome = nullptr);
+
+  /// Ends leases whose time is up (offers, leases, probation); returns them.
+  std::vector<lease::Lease> expire(std::chrono::sys_seconds now);
+
+  /// The fast path renewed `address` for `subscriber` until `expires`: keep the lease true.
+  Result<void> record_renewal(const pool::SubscriberKey& subscriber, dhcp::Ipv4 address,
+                              std::chrono::sys_seconds expires, std::chrono::sys_seconds now);
+
+  /// Ends a subscriber's lease on an operator's or RADIUS server's word (disconnect).
+  Result<lease::Lease> end_lease(dhcp::Ipv4 address, std::chrono::sys_seconds now);
+
+  /// The key this server uses for the client that sent `request`.
+  [[nodiscard]] pool::SubscriberKey subscriber_of(const dhcp::Message& request) const;
+
+  [[nodiscard]] const DhcpServerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const DhcpServerOptions& options() const noexcept { return options_; }
+
+ private:
+  Outcome on_discover(const dhcp::Message& request, std::chrono::sys_seconds now);
+  Outcome on_request(const dhcp::Message& request, std::chrono::sys_seconds now);
+  Outcome on_decline(const dhcp::Message& request, std::chrono::sys_seconds now);
+  Outcome on_release(const dhcp::Message& request, std::chrono::sys_seconds now);
+  Outcome on_inform(const dhcp::Message& request);
+  Outcome ack(const dhcp::Message& request, const pool::Allocation& allocation,
+              std::chrono::sys_seconds now);
+  Outcome nak(const dhcp::Message& request, std::string reason);
+  std::string pool_of(const dhcp::Message& request) const;
+  void end(lease::Lease lease, lease::LeaseState state, std::chrono::sys_seconds now, bool durable);
+
+  DhcpServerOptions options_;
+  pool::AddressAllocator& allocator_;
+  lease::LeaseTable& table_;
+  lease::LeaseStore& store_;
+  LeaseEvents events_;
+  DhcpServerStats stats_;
+};
+
+/// Reply parameters (options 1, 3, 6, 51, 58, 59) for a pool.
+[[nodiscard]] BNGKIT_BNG_EXPORT dhcp::ReplyParams reply_params(const pool::PoolParameters& pool,
+                                                              dhcp::Ipv4 server_id);
+
+}  // namespace bngkit::bng::slowpath

@@ -1,0 +1,304 @@
+// Gateway: allocator + leases + slow path + fast path, driven by an Asio io_context.
+#include <bngkit/bng/gateway.hpp>
+
+#include <bngkit/bng/lease/lease_store.hpp>
+#include <bngkit/bng/lease/lease_table.hpp>
+#include <bngkit/bng/lease/restore.hpp>
+#include <bngkit/bng/pool/local_pool_allocator.hpp>
+#include <bngkit/bng/slowpath/packet_socket.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <mutex>
+
+namespace bngkit::bng {
+
+namespace asio = boost::asio;
+using std::chrono::steady_clock;
+using std::chrono::sys_seconds;
+
+namespace {
+
+sys_seconds wall_now() { return pool::system_now(); }
+
+// The kernel's clock for an instant on the wall clock (leases persist wall time).
+steady_clock::time_point to_steady(sys_seconds t) {
+  const auto wall = std::chrono::system_clock::now();
+  return steady_clock::now() + std::chrono::duration_cast<steady_clock::duration>(t - wall);
+}
+
+fastpath::PoolParams fast_path_params(const pool::PoolParameters& p) {
+  fastpath::PoolParams out;
+  out.subnet_mask = dhcp::Ipv4::from_host(p.network.netmask());
+  if (p.gateway) out.router = *p.gateway;
+  for (std::size_t i = 0; i < p.dns.size() && i < 4; ++i) out.dns.push_back(p.dns[i]);
+  out.lease_time = p.lease_time;
+  out.renewal_time = p.renewal_time;
+  out.rebinding_time = p.rebinding_time;
+  out.broadcast = p.network.broadcast();
+  return out;
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  GatewayOptions options;
+  std::unique_ptr<pool::AddressAllocator> allocator;
+  std::unique_ptr<lease::LeaseStore> store;
+  lease::LeaseTable table;
+  std::optional<fastpath::FastPath> fast_path;
+  std::map<std::string, std::uint32_t, std::less<>> pool_index;  // kernel pool ids, from 1
+  dhcp::Ipv4 server_id;
+
+  mutable std::mutex mutex;  // guards server (HTTP handlers may run on other threads)
+  std::optional<slowpath::DhcpServer> server;
+  std::optional<slowpath::PacketSocket> socket;
+  std::optional<asio::posix::stream_descriptor> socket_wait;
+  std::optional<asio::posix::stream_descriptor> events_wait;
+  std::optional<asio::steady_timer> expiry_timer;
+  std::function<void(const RequestRecord&)> observer;
+  std::vector<std::uint8_t> frame;
+  std::uint64_t renewals_recorded = 0;
+  std::uint64_t event_errors = 0;
+  bool running = false;
+
+  void cache(const lease::Lease& l) {
+    if (!fast_path || l.state != lease::LeaseState::bound) return;
+    auto idx = pool_index.find(l.pool_id);
+    if (idx == pool_index.end()) return;
+    fastpath::CacheEntry entry{l.address, idx->second, to_steady(l.expires), true, true};
+    const auto& key = l.subscriber;
+    const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(key.bytes().data()), key.bytes().size());
+    if (key.kind() == pool::SubscriberKeyKind::mac && bytes.size() == 6) {
+      (void)fast_path->cache_by_mac(dhcp::MacAddress::from_bytes(bytes), entry);
+    } else if (key.kind() == pool::SubscriberKeyKind::circuit_id && bytes.size() <= 64) {
+      (void)fast_path->cache_by_circuit_id(bytes, entry);
+    }
+    // Client-id subscribers stay on the slow path: the kernel cache has no client-id key.
+  }
+
+  void uncache(const lease::Lease& l) {
+    if (!fast_path) return;
+    const auto& key = l.subscriber;
+    const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(key.bytes().data()), key.bytes().size());
+    if (key.kind() == pool::SubscriberKeyKind::mac && bytes.size() == 6) {
+      (void)fast_path->uncache_by_mac(dhcp::MacAddress::from_bytes(bytes));
+    } else if (key.kind() == pool::SubscriberKeyKind::circuit_id) {
+      (void)fast_path->uncache_by_circuit_id(bytes);
+    }
+  }
+
+  // A renewal the kernel answered: extend the lease (durably) and the cache entry.
+  void on_fast_path_event(const fastpath::LeaseEvent& e) {
+    if (e.type != fastpath::LeaseEvent::Type::ack) return;
+    auto current = table.find(e.ip);
+    if (!current || current->state != lease::LeaseState::bound) {
+      ++event_errors;
+      return;
+    }
+    const auto served_wall = wall_now() - std::chrono::duration_cast<std::chrono::seconds>(
+                                              steady_clock::now() - e.served_at);
+    const auto expires = served_wall + e.lease_time;
+    if (auto r = server->record_renewal(current->subscriber, e.ip, expires, wall_now()); !r) {
+      ++event_errors;
+      return;
+    }
+    ++renewals_recorded;
+    if (auto updated = table.find(e.ip)) cache(*updated);
+  }
+
+  void wait_socket() {
+    socket_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+      if (ec || !running) return;
+      for (int budget = 0; budget < 256; ++budget) {
+        auto got = socket->receive(frame);
+        if (!got || !got.value()) break;
+        if (frame.empty()) continue;
+        const auto start = steady_clock::now();
+        slowpath::Outcome outcome;
+        std::optional<std::vector<std::uint8_t>> reply;
+        {
+          std::lock_guard lock(mutex);
+          reply = server->handle_frame(frame, wall_now(), &outcome);
+        }
+        if (reply) {
+          if (auto sent = socket->send(*reply); !sent) outcome.drop_reason = sent.error().message();
+        }
+        if (observer) {
+          RequestRecord record{outcome.request_type, std::nullopt, outcome.drop_reason, steady_clock::now() - start};
+          if (reply && outcome.reply) record.reply = outcome.reply->message_type();
+          observer(record);
+        }
+      }
+      wait_socket();
+    });
+  }
+
+  void wait_events() {
+    events_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+      if (ec || !running) return;
+      std::lock_guard lock(mutex);
+      auto n = fast_path->poll_events([this](const fastpath::LeaseEvent& e) { on_fast_path_event(e); });
+      if (!n) ++event_errors;
+      wait_events();
+    });
+  }
+
+  void schedule_expiry() {
+    expiry_timer->expires_after(options.expiry_interval);
+    expiry_timer->async_wait([this](boost::system::error_code ec) {
+      if (ec || !running) return;
+      {
+        std::lock_guard lock(mutex);
+        (void)server->expire(wall_now());
+      }
+      schedule_expiry();
+    });
+  }
+};
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Gateway::~Gateway() { stop(); }
+
+Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options,
+                                                 std::unique_ptr<pool::AddressAllocator> allocator) {
+  auto impl = std::make_unique<Impl>();
+  if (!allocator) {
+    auto local = pool::LocalPoolAllocator::create(options.pools);
+    if (!local) return local.error();
+    allocator = std::move(local).value();
+  }
+  impl->allocator = std::move(allocator);
+  const auto pools = impl->allocator->utilisation();
+  if (pools.empty()) return make_error(std::errc::invalid_argument, "no address pools");
+  if (options.default_pool.empty()) options.default_pool = pools.front().pool_id;
+  auto default_pool = impl->allocator->pool(options.default_pool);
+  if (!default_pool) {
+    return make_error(std::errc::invalid_argument, "default pool \"" + options.default_pool + "\" does not exist");
+  }
+  std::uint32_t next_index = 1;
+  for (const auto& p : pools) impl->pool_index[p.pool_id] = next_index++;
+  if (options.server_id) impl->server_id = *options.server_id;
+  else if (default_pool->gateway) impl->server_id = *default_pool->gateway;
+  else return make_error(std::errc::invalid_argument, "no server id: set one or give the default pool a gateway");
+
+  std::error_code ec;
+  if (options.lease_db.has_parent_path()) std::filesystem::create_directories(options.lease_db.parent_path(), ec);
+  auto store = lease::LeaseStore::open(options.lease_db);
+  if (!store) return store.error();
+  impl->store = std::make_unique<lease::LeaseStore>(std::move(store).value());
+  auto restored = lease::restore_leases(*impl->store, *impl->allocator, impl->table, wall_now());
+  if (!restored) return restored.error();
+
+  if (options.fast_path) {
+    fastpath::FastPathOptions fo;
+    fo.pin_dir = options.pin_dir;
+    auto fp = fastpath::FastPath::open(fo);
+    if (!fp) return Error{fp.error().code, "XDP fast path: " + fp.error().message()};
+    impl->fast_path.emplace(std::move(fp).value());
+  }
+  impl->options = std::move(options);
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Result<void> Gateway::start(asio::io_context& io) {
+  auto& d = *impl_;
+  auto socket = slowpath::PacketSocket::open(d.options.interface);
+  if (!socket) return socket.error();
+  d.socket.emplace(std::move(socket).value());
+
+  slowpath::DhcpServerOptions so;
+  so.server_id = d.server_id;
+  so.server_mac = d.socket->mac();
+  so.default_pool = d.options.default_pool;
+  so.offer_time = d.options.offer_time;
+  so.identity = d.options.identity;
+  slowpath::LeaseEvents events;
+  events.bound = [&d](const lease::Lease& l) { d.cache(l); };
+  events.ended = [&d](const lease::Lease& l) { d.uncache(l); };
+  d.server.emplace(so, *d.allocator, d.table, *d.store, std::move(events));
+
+  if (d.fast_path) {
+    auto& fp = *d.fast_path;
+    if (auto r = fp.set_server_config({d.server_id, d.socket->mac(), true, d.options.verify_checksums}); !r) return r;
+    for (const auto& [id, index] : d.pool_index) {
+      if (auto params = d.allocator->pool(id)) {
+        if (auto r = fp.set_pool(index, fast_path_params(*params)); !r) return r;
+      }
+    }
+    for (const auto& l : d.table.snapshot()) d.cache(l);  // refill from the restored leases
+    if (auto r = fp.attach(d.options.interface, d.options.xdp_mode); !r) {
+      return Error{r.error().code, "attach XDP to " + d.options.interface + ": " + r.error().message()};
+    }
+    d.events_wait.emplace(io, fp.event_fd());
+  }
+  d.socket_wait.emplace(io, d.socket->fd());
+  d.expiry_timer.emplace(io);
+  d.running = true;
+  d.wait_socket();
+  if (d.events_wait) d.wait_events();
+  d.schedule_expiry();
+  return ok();
+}
+
+void Gateway::stop() {
+  if (!impl_) return;
+  auto& d = *impl_;
+  d.running = false;
+  // The descriptors belong to PacketSocket and FastPath: release, never close, them here.
+  if (d.socket_wait) {
+    d.socket_wait->cancel();
+    (void)d.socket_wait->release();
+    d.socket_wait.reset();
+  }
+  if (d.events_wait) {
+    d.events_wait->cancel();
+    (void)d.events_wait->release();
+    d.events_wait.reset();
+  }
+  if (d.expiry_timer) {
+    d.expiry_timer->cancel();
+    d.expiry_timer.reset();
+  }
+  if (d.fast_path) (void)d.fast_path->detach();
+  d.socket.reset();
+}
+
+void Gateway::set_request_observer(std::function<void(const RequestRecord&)> observer) {
+  impl_->observer = std::move(observer);
+}
+
+GatewayStatus Gateway::status() const {
+  const auto& d = *impl_;
+  GatewayStatus s;
+  s.running = d.running;
+  if (d.fast_path) {
+    s.fast_path_attached = d.fast_path->attached_ifindex() != 0;
+    if (auto st = d.fast_path->stats()) s.fast_path = st.value();
+  }
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.server) s.slow_path = d.server->stats();
+    s.fast_path_renewals_recorded = d.renewals_recorded;
+    s.fast_path_event_errors = d.event_errors;
+  }
+  s.leases_offered = d.table.count(lease::LeaseState::offered);
+  s.leases_bound = d.table.count(lease::LeaseState::bound);
+  s.leases_declined = d.table.count(lease::LeaseState::declined);
+  s.pools = d.allocator->utilisation();
+  return s;
+}
+
+std::vector<lease::Lease> Gateway::leases() const { return impl_->table.snapshot(); }
+
+Result<lease::Lease> Gateway::disconnect(dhcp::Ipv4 address) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->server) return make_error(std::errc::not_connected, "gateway is not running");
+  return impl_->server->end_lease(address, wall_now());
+}
+
+}  // namespace bngkit::bng
