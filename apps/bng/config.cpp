@@ -1,0 +1,244 @@
+// bng.toml parsing and cross-checks.
+#include "config.hpp"
+
+#include <bngkit/ops/config.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace bngkit::bngd {
+
+namespace {
+
+namespace pool = bng::pool;
+using bng::dhcp::Ipv4;
+using ops::ConfigReader;
+
+template <typename T>
+void set_if(std::optional<T> v, T& out) {
+  if (v) out = std::move(*v);
+}
+
+std::optional<Ipv4> read_ip(ConfigReader& r, std::string_view key, bool required = false) {
+  auto s = r.string(key, required);
+  if (!s) return std::nullopt;
+  auto ip = Ipv4::parse(*s);
+  if (!ip) {
+    r.fail(key, "\"" + *s + "\" is not an IPv4 address");
+    return std::nullopt;
+  }
+  return ip.value();
+}
+
+std::chrono::seconds whole_seconds(std::chrono::milliseconds ms) {
+  return std::chrono::duration_cast<std::chrono::seconds>(ms);
+}
+
+pool::PoolConfig read_pool(ConfigReader& r, const DhcpConfig& dhcp) {
+  pool::PoolConfig p;
+  r.reject_unknown({"id", "network", "range", "gateway", "dns", "lease_time", "renewal_time", "rebinding_time",
+                    "exclusions", "reservations", "probation_time"});
+  set_if(r.string("id", true), p.id);
+  if (auto net = r.string("network", true)) {
+    if (auto n = pool::Ipv4Network::parse(*net)) p.network = *n;
+    else r.fail("network", "\"" + *net + "\" is not an IPv4 network such as 10.0.1.0/24");
+  }
+  if (auto range = r.string("range")) {
+    if (auto rg = pool::Ipv4Range::parse(*range)) p.range = *rg;
+    else r.fail("range", "\"" + *range + "\" is not a range such as 10.0.1.10-10.0.1.200");
+  }
+  p.gateway = read_ip(r, "gateway");
+  if (auto dns = r.string_list("dns")) {
+    for (const auto& d : *dns) {
+      if (auto ip = Ipv4::parse(d)) p.dns.push_back(ip.value());
+      else r.fail("dns", "\"" + d + "\" is not an IPv4 address");
+    }
+  }
+  p.lease_time = dhcp.lease_time;
+  p.renewal_time = dhcp.renewal_time;
+  p.rebinding_time = dhcp.rebinding_time;
+  if (auto d = r.duration("lease_time")) p.lease_time = whole_seconds(*d);
+  if (auto d = r.duration("renewal_time")) p.renewal_time = whole_seconds(*d);
+  if (auto d = r.duration("rebinding_time")) p.rebinding_time = whole_seconds(*d);
+  if (auto d = r.duration("probation_time")) p.probation_time = whole_seconds(*d);
+  if (auto ex = r.string_list("exclusions")) {
+    for (const auto& e : *ex) {
+      if (auto rg = pool::Ipv4Range::parse(e)) p.exclusions.push_back(*rg);
+      else if (auto ip = Ipv4::parse(e)) p.exclusions.push_back({ip.value(), ip.value()});
+      else r.fail("exclusions", "\"" + e + "\" is neither an address nor a range");
+    }
+  }
+  if (auto res = r.table("reservations")) {
+    // reservations = { "mac:02:00:00:00:00:01" = "10.0.1.50", "circuit-id:olt1/1/1" = "10.0.1.51" }
+    for (const auto& key : res->keys()) {
+      auto subscriber = pool::SubscriberKey::parse(key);
+      if (!subscriber) {
+        res->fail(key, "is not a subscriber id such as \"mac:02:00:00:00:00:01\" or \"circuit-id:olt1/1/1\"");
+        continue;
+      }
+      if (auto ip = read_ip(*res, key, true)) p.reservations.push_back({*subscriber, *ip});
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return make_error(std::errc::invalid_argument, msg.str());
+  }
+
+  std::vector<std::string> errors;
+  ConfigReader root(table, "", &errors);
+  root.reject_unknown({"olt", "interfaces", "nexus", "radius", "dhcp", "pools", "bgp", "metrics", "api",
+                       "fastpath", "storage", "log"});
+  Config c;
+
+  if (auto olt = root.table("olt")) {
+    olt->reject_unknown({"id", "name", "region", "capacity"});
+    set_if(olt->string("id"), c.olt.id);
+    set_if(olt->string("name"), c.olt.name);
+    set_if(olt->string("region"), c.olt.region);
+    if (auto cap = olt->integer("capacity", false, 0, 10'000'000)) c.olt.capacity = static_cast<std::uint32_t>(*cap);
+  }
+
+  if (auto ifs = root.table("interfaces", true)) {
+    ifs->reject_unknown({"subscriber", "uplink"});
+    set_if(ifs->string("subscriber", true), c.interfaces.subscriber);
+    set_if(ifs->string("uplink"), c.interfaces.uplink);
+  }
+
+  if (auto nx = root.table("nexus")) {
+    nx->reject_unknown({"endpoints", "heartbeat_interval", "timeout"});
+    NexusConfig n;
+    set_if(nx->string_list("endpoints", true), n.endpoints);
+    set_if(nx->duration("heartbeat_interval"), n.heartbeat_interval);
+    set_if(nx->duration("timeout"), n.timeout);
+    if (n.endpoints.empty()) nx->fail("endpoints", "must name at least one Nexus endpoint (host:port)");
+    c.nexus = std::move(n);
+  }
+
+  if (auto rad = root.table("radius")) {
+    rad->reject_unknown({"timeout", "retries", "servers"});
+    RadiusConfig r;
+    set_if(rad->duration("timeout"), r.timeout);
+    if (auto n = rad->integer("retries", false, 0, 10)) r.retries = static_cast<std::uint32_t>(*n);
+    for (auto& s : rad->table_array("servers")) {
+      s.reject_unknown({"host", "port", "accounting_port", "secret", "secret_file"});
+      RadiusServerConfig srv;
+      set_if(s.string("host", true), srv.host);
+      if (auto p = s.integer("port", false, 1, 65535)) srv.port = static_cast<std::uint16_t>(*p);
+      if (auto p = s.integer("accounting_port", false, 1, 65535)) srv.accounting_port = static_cast<std::uint16_t>(*p);
+      set_if(s.secret("secret", true), srv.secret);
+      r.servers.push_back(std::move(srv));
+    }
+    if (r.servers.empty()) rad->fail("servers", "needs at least one [[radius.servers]]");
+    c.radius = std::move(r);
+  }
+
+  if (auto dhcp = root.table("dhcp")) {
+    dhcp->reject_unknown({"pool_id", "lease_time", "renewal_time", "rebinding_time", "server_id"});
+    set_if(dhcp->string("pool_id"), c.dhcp.pool_id);
+    if (auto d = dhcp->duration("lease_time")) c.dhcp.lease_time = whole_seconds(*d);
+    if (auto d = dhcp->duration("renewal_time")) c.dhcp.renewal_time = whole_seconds(*d);
+    if (auto d = dhcp->duration("rebinding_time")) c.dhcp.rebinding_time = whole_seconds(*d);
+    c.dhcp.server_id = read_ip(*dhcp, "server_id");
+    if (!(c.dhcp.renewal_time < c.dhcp.rebinding_time && c.dhcp.rebinding_time < c.dhcp.lease_time)) {
+      dhcp->fail("renewal_time", "must satisfy renewal_time < rebinding_time < lease_time");
+    }
+  }
+
+  for (auto& p : root.table_array("pools")) c.pools.push_back(read_pool(p, c.dhcp));
+  if (c.pools.empty() && !c.nexus) root.fail("pools", "needs at least one [[pools]] when there is no [nexus]");
+  for (const auto& problem : pool::pool_problems(c.pools)) errors.push_back(problem.context);
+  if (c.dhcp.pool_id.empty() && !c.pools.empty()) c.dhcp.pool_id = c.pools.front().id;
+  const pool::PoolConfig* serving = nullptr;
+  for (const auto& p : c.pools) {
+    if (p.id == c.dhcp.pool_id) serving = &p;
+  }
+  if (!c.pools.empty() && serving == nullptr) {
+    errors.push_back("dhcp.pool_id: no [[pools]] entry has id \"" + c.dhcp.pool_id + "\"");
+  }
+  if (!c.dhcp.server_id && serving != nullptr) c.dhcp.server_id = serving->gateway;
+  if (!c.dhcp.server_id) {
+    errors.push_back("dhcp.server_id: not set and the pool has no gateway to use instead");
+  }
+
+  if (auto bgp = root.table("bgp")) {
+    bgp->reject_unknown({"enabled", "local_as", "router_id", "neighbors"});
+    set_if(bgp->boolean("enabled"), c.bgp.enabled);
+    if (auto as = bgp->integer("local_as", c.bgp.enabled, 1, 4294967295)) c.bgp.local_as = static_cast<std::uint32_t>(*as);
+    set_if(bgp->string("router_id", c.bgp.enabled), c.bgp.router_id);
+    for (auto& n : bgp->table_array("neighbors")) {
+      n.reject_unknown({"address", "remote_as"});
+      BgpNeighbor nb;
+      set_if(n.string("address", true), nb.address);
+      if (auto as = n.integer("remote_as", true, 1, 4294967295)) nb.remote_as = static_cast<std::uint32_t>(*as);
+      c.bgp.neighbors.push_back(std::move(nb));
+    }
+  }
+
+  if (auto m = root.table("metrics")) {
+    m->reject_unknown({"enabled", "port", "path"});
+    set_if(m->boolean("enabled"), c.metrics.enabled);
+    if (auto p = m->integer("port", false, 0, 65535)) c.metrics.port = static_cast<std::uint16_t>(*p);
+    set_if(m->string("path"), c.metrics.path);
+    if (c.metrics.path.empty() || c.metrics.path.front() != '/') m->fail("path", "must start with /");
+  }
+
+  if (auto a = root.table("api")) {
+    a->reject_unknown({"bind", "port"});
+    set_if(a->string("bind"), c.api.bind);
+    if (auto p = a->integer("port", false, 0, 65535)) c.api.port = static_cast<std::uint16_t>(*p);
+  }
+
+  if (auto f = root.table("fastpath")) {
+    f->reject_unknown({"enabled", "mode", "pin_path"});
+    set_if(f->boolean("enabled"), c.fastpath.enabled);
+    set_if(f->string("mode"), c.fastpath.mode);
+    set_if(f->string("pin_path"), c.fastpath.pin_path);
+    if (c.fastpath.mode != "native" && c.fastpath.mode != "generic" && c.fastpath.mode != "auto") {
+      f->fail("mode", "must be \"native\", \"generic\" or \"auto\", not \"" + c.fastpath.mode + "\"");
+    }
+  }
+
+  if (auto s = root.table("storage")) {
+    s->reject_unknown({"lease_db"});
+    set_if(s->string("lease_db"), c.storage.lease_db);
+  }
+
+  if (auto l = root.table("log")) {
+    l->reject_unknown({"format", "level"});
+    set_if(l->string("format"), c.log.format);
+    set_if(l->string("level"), c.log.level);
+    if (c.log.format != "text" && c.log.format != "json") l->fail("format", "must be \"text\" or \"json\"");
+  }
+
+  if (c.metrics.enabled && c.metrics.port == c.api.port && c.metrics.port != 0) {
+    errors.push_back("metrics.port: " + std::to_string(c.metrics.port) + " is also api.port; use two ports");
+  }
+
+  if (!errors.empty()) {
+    std::string all = std::string(source_name) + ": " + std::to_string(errors.size()) + " problem(s):";
+    for (const auto& e : errors) all += "\n  " + e;
+    return make_error(std::errc::invalid_argument, all);
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error(errno ? errno : ENOENT, "cannot read config " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace bngkit::bngd

@@ -1,0 +1,119 @@
+// bng.toml: the daemon's configuration, read with the keys operators know from their
+// runbooks (shared/CONFIG.md) and checked as a whole, every problem named by key.
+#pragma once
+
+#include <bngkit/bng/pool/pool_config.hpp>
+#include <bngkit/common/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bngkit::bngd {
+
+struct OltConfig {
+  std::string id = "bng";
+  std::string name;
+  std::string region;
+  std::uint32_t capacity = 0;  ///< subscribers this node takes before refusing new ones (0: no limit)
+};
+
+struct InterfacesConfig {
+  std::string subscriber;  ///< DHCP is served here; the XDP fast path attaches here
+  std::string uplink;
+};
+
+struct NexusConfig {
+  std::vector<std::string> endpoints;
+  std::chrono::milliseconds heartbeat_interval{30'000};
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct RadiusServerConfig {
+  std::string host;
+  std::uint16_t port = 1812;
+  std::uint16_t accounting_port = 1813;
+  std::string secret;  ///< never logged
+};
+
+struct RadiusConfig {
+  std::chrono::milliseconds timeout{5'000};
+  std::uint32_t retries = 3;
+  std::vector<RadiusServerConfig> servers;
+};
+
+struct DhcpConfig {
+  std::string pool_id;  ///< the pool new subscribers draw from
+  std::chrono::seconds lease_time{3600};
+  std::chrono::seconds renewal_time{1800};
+  std::chrono::seconds rebinding_time{3150};
+  /// Server identifier (option 54) and source of replies; defaults to the pool's gateway.
+  std::optional<bng::dhcp::Ipv4> server_id;
+};
+
+struct BgpNeighbor {
+  std::string address;
+  std::uint32_t remote_as = 0;
+};
+
+struct BgpConfig {
+  bool enabled = false;
+  std::uint32_t local_as = 0;
+  std::string router_id;
+  std::vector<BgpNeighbor> neighbors;
+};
+
+struct MetricsConfig {
+  bool enabled = true;
+  std::uint16_t port = 9090;
+  std::string path = "/metrics";
+};
+
+struct ApiConfig {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 8080;
+};
+
+struct FastPathConfig {
+  bool enabled = true;
+  std::string mode = "auto";  ///< "native", "generic" or "auto"
+  /// bpffs directory where the subscriber cache maps are pinned, so a restart keeps
+  /// serving from the kernel. Empty: no pinning.
+  std::string pin_path = "/sys/fs/bpf/bngkit";
+};
+
+struct StorageConfig {
+  std::string lease_db = "/var/lib/bngkit/leases.db";
+};
+
+struct LogConfig {
+  std::string format = "text";
+  std::string level = "info";
+};
+
+/// Everything bng.toml says.
+struct Config {
+  OltConfig olt;
+  InterfacesConfig interfaces;
+  std::optional<NexusConfig> nexus;
+  std::optional<RadiusConfig> radius;
+  DhcpConfig dhcp;
+  std::vector<bng::pool::PoolConfig> pools;
+  BgpConfig bgp;
+  MetricsConfig metrics;
+  ApiConfig api;
+  FastPathConfig fastpath;
+  StorageConfig storage;
+  LogConfig log;
+};
+
+/// Parses and validates a bng.toml text. On failure the error lists every problem, one
+/// per line, each naming its key ("dhcp.pool_id: no pool with id \"x\"").
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
+
+/// Reads and validates a bng.toml file.
+Result<Config> load_config(const std::string& path);
+
+}  // namespace bngkit::bngd

@@ -1,0 +1,222 @@
+// bng: the BNG daemon. `bng run --config bng.toml` serves DHCP on the subscriber
+// interface (XDP fast path + slow path), the API on api.port and /metrics on metrics.port;
+// `bng validate --config bng.toml` checks a config and exits.
+#include "config.hpp"
+#include "metrics.hpp"
+
+#include <bngkit/bng/gateway.hpp>
+#include <bngkit/ops/health.hpp>
+#include <bngkit/ops/http.hpp>
+#include <bngkit/ops/log.hpp>
+#include <bngkit/ops/metrics.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace po = boost::program_options;
+namespace asio = boost::asio;
+using namespace bngkit;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: bng run --config FILE      serve subscribers\n"
+    "       bng validate --config FILE check a configuration and exit\n"
+    "       bng version\n";
+
+bng::GatewayOptions gateway_options(const bngd::Config& c) {
+  bng::GatewayOptions g;
+  g.interface = c.interfaces.subscriber;
+  g.pools = c.pools;
+  g.default_pool = c.dhcp.pool_id;
+  g.server_id = c.dhcp.server_id;
+  g.lease_db = c.storage.lease_db;
+  g.fast_path = c.fastpath.enabled;
+  g.xdp_mode = c.fastpath.mode == "native"    ? bng::fastpath::XdpMode::native
+               : c.fastpath.mode == "generic" ? bng::fastpath::XdpMode::generic
+                                              : bng::fastpath::XdpMode::automatic;
+  g.pin_dir = c.fastpath.pin_path;
+  return g;
+}
+
+boost::json::object lease_json(const bng::lease::Lease& l) {
+  return {{"ip", l.address.to_string()},
+          {"pool_id", l.pool_id},
+          {"subscriber", l.subscriber.to_string()},
+          {"state", std::string(bng::lease::to_string(l.state))},
+          {"expires", bng::lease::to_epoch_seconds(l.expires)},
+          {"hostname", l.hostname},
+          {"last_seen", bng::lease::to_epoch_seconds(l.last_seen)}};
+}
+
+void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
+  router.add("GET", "/api/v1/leases", [&gateway](const ops::Request& req) {
+    boost::json::array out;
+    const auto state = req.query_param("state");
+    for (const auto& l : gateway.leases()) {
+      if (state && *state != bng::lease::to_string(l.state)) continue;
+      out.push_back(lease_json(l));
+    }
+    const auto count = out.size();
+    return ops::Response::json(200, boost::json::serialize(boost::json::object{{"leases", std::move(out)},
+                                                                               {"count", count}}));
+  });
+  router.add("GET", "/api/v1/leases/{ip}", [&gateway](const ops::Request& req) {
+    auto ip = bng::dhcp::Ipv4::parse(req.params.at("ip"));
+    if (!ip) return ops::Response::error(400, "\"" + req.params.at("ip") + "\" is not an IPv4 address");
+    for (const auto& l : gateway.leases()) {
+      if (l.address == ip.value()) return ops::Response::json(200, boost::json::serialize(lease_json(l)));
+    }
+    return ops::Response::error(404, "no lease on " + ip->to_string());
+  });
+  router.add("DELETE", "/api/v1/leases/{ip}", [&gateway](const ops::Request& req) {
+    auto ip = bng::dhcp::Ipv4::parse(req.params.at("ip"));
+    if (!ip) return ops::Response::error(400, "\"" + req.params.at("ip") + "\" is not an IPv4 address");
+    auto ended = gateway.disconnect(ip.value());
+    if (!ended) return ops::Response::error(404, ended.error().message());
+    spdlog::info("lease {} of {} ended by operator", ip->to_string(), ended->subscriber.to_string());
+    return ops::Response::no_content();
+  });
+}
+
+int run(const std::string& config_path) {
+  auto config = bngd::load_config(config_path);
+  if (!config) {
+    std::cerr << "bng: " << config.error().message() << "\n";
+    return 2;
+  }
+  const auto& c = config.value();
+  auto format = ops::parse_log_format(c.log.format);
+  if (auto r = ops::setup_logging(format ? *format : ops::LogFormat::text, c.log.level, "bng"); !r) {
+    std::cerr << "bng: " << r.error().message() << "\n";
+    return 2;
+  }
+
+  auto gateway = bng::Gateway::create(gateway_options(c));
+  if (!gateway) {
+    spdlog::error("start-up failed: {}", gateway.error().message());
+    return 1;
+  }
+  auto& gw = *gateway.value();
+  asio::io_context io;
+  if (auto r = gw.start(io); !r) {
+    spdlog::error("start-up failed: {}", r.error().message());
+    return 1;
+  }
+  const auto started = gw.status();
+  spdlog::info("serving DHCP on {} (server id {}, fast path {}), {} bound leases restored", c.interfaces.subscriber,
+               c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
+               started.fast_path_attached ? "attached" : "off", started.leases_bound);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  bngd::Metrics metrics(*registry);
+  gw.set_request_observer([&metrics](const bng::RequestRecord& r) { metrics.observe(r); });
+
+  ops::HealthChecks health;
+  health.add(ops::HealthChecks::Kind::liveness, "dhcp", [&gw] {
+    return gw.status().running ? ops::CheckResult{true, "serving"} : ops::CheckResult{false, "DHCP server stopped"};
+  });
+  health.add(ops::HealthChecks::Kind::readiness, "fast_path", [&gw, &c] {
+    if (!c.fastpath.enabled) return ops::CheckResult{true, "disabled by configuration"};
+    return gw.status().fast_path_attached
+               ? ops::CheckResult{true, "XDP attached to " + c.interfaces.subscriber}
+               : ops::CheckResult{false, "XDP program is not attached to " + c.interfaces.subscriber};
+  });
+
+  auto api_router = std::make_shared<ops::Router>();
+  health.add_endpoints(*api_router);
+  add_api_routes(*api_router, gw);
+  auto refresh = [&metrics, &gw] { metrics.update(gw.status()); };
+  ops::add_metrics_endpoint(*api_router, registry, c.metrics.path, refresh);
+  ops::HttpServer api(io, api_router);
+  ops::HttpServerOptions api_options;
+  api_options.bind_address = c.api.bind;
+  api_options.port = c.api.port;
+  if (auto r = api.start(api_options); !r) {
+    spdlog::error("API: {}", r.error().message());
+    return 1;
+  }
+
+  std::unique_ptr<ops::HttpServer> metrics_server;
+  if (c.metrics.enabled) {
+    auto router = std::make_shared<ops::Router>();
+    ops::add_metrics_endpoint(*router, registry, c.metrics.path, refresh);
+    health.add_endpoints(*router);
+    metrics_server = std::make_unique<ops::HttpServer>(io, router);
+    ops::HttpServerOptions mo;
+    mo.bind_address = c.api.bind;
+    mo.port = c.metrics.port;
+    if (auto r = metrics_server->start(mo); !r) {
+      spdlog::error("metrics: {}", r.error().message());
+      return 1;
+    }
+  }
+  spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
+               c.metrics.path);
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    spdlog::info("signal {}: detaching and stopping", signo);
+    gw.stop();
+    api.stop();
+    if (metrics_server) metrics_server->stop();
+    io.stop();
+  });
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command;
+  std::string config_path;
+  po::options_description options("options");
+  options.add_options()("help,h", "show usage")("config,c", po::value(&config_path), "configuration file (TOML)");
+  po::options_description all;
+  all.add(options).add_options()("command", po::value(&command));
+  po::positional_options_description positional;
+  positional.add("command", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "bng: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  if (vm.count("help") || command.empty()) {
+    std::cout << kUsage << options;
+    return command.empty() && !vm.count("help") ? 2 : 0;
+  }
+  if (command == "version") {
+    std::cout << "bng (bngkit) " << BNGKIT_VERSION << "\n";
+    return 0;
+  }
+  if (command != "run" && command != "validate") {
+    std::cerr << "bng: unknown command \"" << command << "\"\n" << kUsage;
+    return 2;
+  }
+  if (config_path.empty()) {
+    std::cerr << "bng: " << command << " needs --config FILE\n";
+    return 2;
+  }
+  if (command == "validate") {
+    auto config = bngd::load_config(config_path);
+    if (!config) {
+      std::cerr << "bng: " << config.error().message() << "\n";
+      return 1;
+    }
+    std::cout << config_path << ": ok (" << config->pools.size() << " pool(s), serving pool "
+              << config->dhcp.pool_id << " on " << config->interfaces.subscriber << ")\n";
+    return 0;
+  }
+  return run(config_path);
+}

@@ -1,0 +1,43 @@
+// The bng daemon's Prometheus metrics, every one driven by Gateway state: kernel counters
+// from the fast path's per-CPU map, slow-path counters and latency, leases, pools.
+#pragma once
+
+#include <bngkit/bng/gateway.hpp>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace bngkit::bngd {
+
+class Metrics {
+ public:
+  explicit Metrics(prometheus::Registry& registry);
+  /// After each slow-path request: latency histogram and reply counts.
+  void observe(const bng::RequestRecord& record);
+  /// Before each scrape: mirror counters and gauges from the gateway's state.
+  void update(const bng::GatewayStatus& status);
+
+ private:
+  prometheus::Registry& registry_;
+  prometheus::Family<prometheus::Counter>& fast_requests_;
+  prometheus::Family<prometheus::Counter>& fast_replies_;
+  prometheus::Family<prometheus::Counter>& fast_passed_;
+  prometheus::Family<prometheus::Counter>& slow_requests_;
+  prometheus::Family<prometheus::Counter>& slow_replies_;
+  prometheus::Family<prometheus::Counter>& slow_drops_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Gauge>& leases_;
+  prometheus::Family<prometheus::Gauge>& pool_addresses_;
+  prometheus::Family<prometheus::Gauge>& pool_utilisation_;
+  prometheus::Family<prometheus::Gauge>& fast_attached_;
+  prometheus::Family<prometheus::Counter>& renewals_recorded_;
+  std::mutex mutex_;
+};
+
+}  // namespace bngkit::bngd
