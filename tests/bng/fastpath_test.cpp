@@ -9,8 +9,14 @@
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -971,6 +977,72 @@ TEST_F(FastPathTest, AttachesAndDetachesXdp) {
   ASSERT_TRUE(q);
   EXPECT_EQ(q->generic_id, 0u);
   EXPECT_FALSE(fp_->attach("no-such-if0", XdpMode::generic));
+}
+
+/// A raw AF_PACKET socket bound to one interface, closed on scope exit.
+struct PacketSocket {
+  int fd = -1;
+  explicit PacketSocket(unsigned ifindex) {
+    fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd < 0) return;
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~PacketSocket() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send(const Bytes& f) const { return ::send(fd, f.data(), f.size(), 0) == static_cast<ssize_t>(f.size()); }
+  /// The next frame received (not sent by us) for which `match` holds, within `timeout`.
+  template <typename Match>
+  std::optional<Bytes> receive(Match match, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      Bytes buf(2048);
+      sockaddr_ll from{};
+      socklen_t len = sizeof(from);
+      const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0,
+                                   reinterpret_cast<sockaddr*>(&from), &len);
+      if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
+      buf.resize(static_cast<std::size_t>(n));
+      if (match(buf)) return buf;
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(FastPathTest, ServesRealFramesOnAnInterface) {
+  // The program attached (generic XDP) to one end of a veth pair answers a DISCOVER sent
+  // into the other end; the OFFER comes back out of that end, byte for byte.
+  VethGuard veth("fpu" + std::to_string(getpid()));
+  ASSERT_TRUE(veth.created) << "could not create a veth pair";
+  auto ia = bngkit::ebpfkit::interface_index(veth.a);
+  auto ib = bngkit::ebpfkit::interface_index(veth.b);
+  ASSERT_TRUE(ia && ib);
+  cache_client();
+  ASSERT_TRUE(fp_->attach(veth.a, XdpMode::generic));
+  PacketSocket peer(*ib);
+  ASSERT_GE(peer.fd, 0) << "AF_PACKET socket";
+  ASSERT_TRUE(peer.send(fpt::from_hex(kDiscoverHex)));
+  const Bytes offer = fpt::from_hex(kOfferHex);
+  auto got = peer.receive([&](const Bytes& f) { return f.size() >= 42 && f[12] == 0x08 &&
+                                                       f[13] == 0x00 && f[36] == 0 && f[37] == 68; },
+                          2s);
+  ASSERT_TRUE(got) << "no OFFER came back";
+  EXPECT_EQ(*got, offer) << fpt::diff(*got, offer);
+  std::vector<LeaseEvent> ev;
+  auto n = fp_->poll_events([&](const LeaseEvent& e) { ev.push_back(e); }, 1s);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].ifindex, *ia);
+  ASSERT_TRUE(fp_->detach());
 }
 
 }  // namespace
