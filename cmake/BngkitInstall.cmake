@@ -105,5 +105,6 @@ function(bngkit_install_package)
     VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
   install(FILES "${PROJECT_BINARY_DIR}/bngkitConfig.cmake"
     "${PROJECT_BINARY_DIR}/bngkitConfigVersion.cmake"
+    "${PROJECT_SOURCE_DIR}/cmake/BpfSkeleton.cmake"
     DESTINATION ${BNGKIT_CMAKE_DIR})
 endfunction()

@@ -4,8 +4,11 @@
 # edits rebuild it) and generates `<name>.skel.h` with `bpftool gen skeleton`. The
 # skeleton embeds the ELF, so the owning target needs no object path at run time:
 # `#include "<name>.skel.h"` from any source of <target>.
-find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
-find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+#
+# Installed with the bngkit package too, so integrators build their own kernel programs
+# the same way. The tools are looked up here but only required when the function is used.
+find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin)
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(BPF_TARGET_ARCH x86)
@@ -19,6 +22,9 @@ function(bngkit_add_bpf_skeleton target)
   cmake_parse_arguments(ARG "" "SOURCE;NAME" "INCLUDES" ${ARGN})
   if(NOT ARG_SOURCE)
     message(FATAL_ERROR "bngkit_add_bpf_skeleton: SOURCE is required")
+  endif()
+  if(NOT BPF_CLANG OR NOT BPFTOOL)
+    message(FATAL_ERROR "bngkit_add_bpf_skeleton: needs clang and bpftool (Debian: clang bpftool)")
   endif()
   get_filename_component(src "${ARG_SOURCE}" ABSOLUTE)
   if(NOT ARG_NAME)

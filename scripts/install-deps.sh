@@ -13,7 +13,9 @@ BUILD_PKGS=(
 )
 # What the tests and the demo run: network tools and real peers.
 RUNTIME_PKGS=(
-  iproute2 ethtool iputils-ping procps
+  iproute2 ethtool iputils-ping procps curl
+  udhcpc isc-dhcp-client dhcpcd-base python3-scapy
+  kea-admin kea-dhcp4-server
 )
 
 missing=()

@@ -17,13 +17,20 @@ cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >
 cmake --build "$work/cmake-build" >"$work/build.log"
 LD_LIBRARY_PATH="$prefix/lib" "$work/cmake-build/consumer"
 
+# 1b. An example, built on its own against the installed package (it uses the installed
+#     bngkit_add_bpf_skeleton() to embed its kernel program).
+examples="$here/../../examples"
+cmake -S "$examples/xdp-counter" -B "$work/xdp-counter" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/example-configure.log"
+cmake --build "$work/xdp-counter" >"$work/example-build.log"
+test -x "$work/xdp-counter/xdp-counter"
+
 # 2. pkg-config consumer, every installed component.
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 for pc in "$PKG_CONFIG_PATH"/bngkit-*.pc; do
   pkg-config --exists --print-errors "$(basename "$pc" .pc)"
 done
 # shellcheck disable=SC2046
-c++ -std=c++20 "$here/main.cpp" -o "$work/pkgconfig-consumer" $(pkg-config --cflags --libs bngkit-ebpfkit)
+c++ -std=c++20 "$here/main.cpp" -o "$work/pkgconfig-consumer" $(pkg-config --cflags --libs bngkit-ebpfkit bngkit-bng_codec)
 LD_LIBRARY_PATH="$prefix/lib" "$work/pkgconfig-consumer"
 
 # 3. Every installed header compiles on its own.
