@@ -135,17 +135,18 @@ Result<std::uint32_t> vendor_id_of(const Attribute& attribute) {
 
 }  // namespace
 
+Attribute::Attribute(std::uint8_t type, std::span<const std::uint8_t> value) noexcept
+    : type_(type), size_(static_cast<std::uint8_t>(value.size())) {
+  if (!value.empty()) std::memcpy(data_.data(), value.data(), value.size());
+}
+
 Result<Attribute> Attribute::make(std::uint8_t type, std::span<const std::uint8_t> value) {
   if (value.size() > kMaxAttributeValue) {
     return make_error(std::errc::value_too_large,
                       "attribute type " + std::to_string(type) + " value of " +
                           std::to_string(value.size()) + " octets exceeds 253");
   }
-  Attribute attribute;
-  attribute.type_ = type;
-  attribute.size_ = static_cast<std::uint8_t>(value.size());
-  if (!value.empty()) std::memcpy(attribute.data_.data(), value.data(), value.size());
-  return attribute;
+  return Attribute(type, value);
 }
 
 Result<Attribute> Attribute::make(std::uint8_t type, std::string_view text) {
@@ -153,19 +154,11 @@ Result<Attribute> Attribute::make(std::uint8_t type, std::string_view text) {
 }
 
 Attribute Attribute::integer(std::uint8_t type, std::uint32_t value) noexcept {
-  Attribute attribute;
-  attribute.type_ = type;
-  attribute.size_ = 4;
-  detail::store_be32(attribute.data_.data(), value);
-  return attribute;
+  return Attribute(type, encode_integer(value));
 }
 
 Attribute Attribute::ipaddr(std::uint8_t type, const Ipv4& address) noexcept {
-  Attribute attribute;
-  attribute.type_ = type;
-  attribute.size_ = 4;
-  std::memcpy(attribute.data_.data(), address.bytes().data(), 4);
-  return attribute;
+  return Attribute(type, address.bytes());
 }
 
 Result<VendorSpecific> parse_vendor_specific(const Attribute& attribute, VendorFormat format) {
@@ -241,14 +234,12 @@ Result<Packet> Packet::parse(std::span<const std::uint8_t> wire) {
 
   Packet packet(static_cast<Code>(wire[0]), wire[1]);
   std::memcpy(packet.authenticator.data(), &wire[4], kAuthenticatorSize);
-  packet.attributes.resize(*count);
-  std::size_t index = 0;
+  packet.attributes.reserve(*count);
   (void)detail::walk_attributes(
       wire, *length,
       [&](std::size_t, std::uint8_t type, std::size_t value_offset, std::size_t value_length) {
-        // Value lengths come from one octet minus two, so at most 253: make cannot fail.
-        packet.attributes[index++] =
-            Attribute::make(type, wire.subspan(value_offset, value_length)).value();
+        // Value lengths come from one octet minus two, so at most 253.
+        packet.attributes.push_back(Attribute(type, wire.subspan(value_offset, value_length)));
       });
   return packet;
 }

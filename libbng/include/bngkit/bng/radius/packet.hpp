@@ -51,9 +51,15 @@ class BNGKIT_BNG_CODEC_EXPORT Attribute {
   }
 
  private:
+  friend class Packet;
+  /// Caller guarantees value.size() <= 253.
+  Attribute(std::uint8_t type, std::span<const std::uint8_t> value) noexcept;
+
   std::uint8_t type_ = 0;
   std::uint8_t size_ = 0;
-  std::array<std::uint8_t, kMaxAttributeValue> data_{};
+  // Only the first size_ octets are meaningful; left uninitialised so building and copying
+  // an attribute does not clear 253 octets first.
+  std::array<std::uint8_t, kMaxAttributeValue> data_;
 };
 
 /// Layout of the sub-attributes inside a vendor's Vendor-Specific attributes. RFC 2865 5.26
