@@ -15,16 +15,14 @@
  *   - Every reply is reported on the lease_events ring buffer; when the ring is full the
  *     request is not served (the slow path answers it) so user space never misses a lease.
  */
+#include <bngkit/bng/fastpath/dhcp_fastpath_abi.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
-
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
-
-#include <bngkit/bng/fastpath/dhcp_fastpath_abi.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -83,7 +81,6 @@ struct {
 #define REP_BUF 2048
 #define REP_MASK 1023 /* replies stay below 1024 bytes; copies of up to 256 fit behind */
 
-
 /* ---- Wire constants ------------------------------------------------------------------ */
 
 #define ETH_P_8021AD_ 0x88A8
@@ -91,8 +88,8 @@ struct {
 #define DHCP_SERVER_PORT 67
 #define DHCP_CLIENT_PORT 68
 #define BOOTP_FIXED_LEN 236
-#define BOOTP_MIN_LEN 300 /* RFC 951/1542: the BOOTP message is at least 300 octets */
-#define DHCP_OPTS_OFF 240 /* fixed part + magic cookie */
+#define BOOTP_MIN_LEN 300   /* RFC 951/1542: the BOOTP message is at least 300 octets */
+#define DHCP_OPTS_OFF 240   /* fixed part + magic cookie */
 #define DHCP_MIN_IP_LEN 576 /* RFC 2131: every client accepts a 576-octet datagram */
 
 #define DHCPDISCOVER 1
@@ -142,19 +139,19 @@ enum walk_status { WALK_ON = 0, WALK_END, WALK_MALFORMED, WALK_UNSUPPORTED };
 #define WANT_26 (1U << 2)
 
 struct opt_walk {
-  __u32 off;    /* next option (offset in the BOOTP message) */
-  __u32 len;    /* BOOTP message length */
-  __u32 status; /* enum walk_status */
-  __u32 seen;   /* SEEN_* */
-  __u32 want;   /* WANT_*: optional options the PRL asks for */
-  __be32 requested_ip_be; /* option 50 */
-  __be32 server_id_be;    /* option 54 */
-  __u32 max_msg_size;     /* option 57 */
-  __u32 msg_type;         /* option 53 */
-  __u32 cid_off, cid_len; /* option 61 value */
-  __u32 prl_off, prl_len; /* option 55 value */
-  __u32 o82_off, o82_len; /* option 82 value */
-  __u32 sub_off;          /* option 82 sub-option walk position */
+  __u32 off;                /* next option (offset in the BOOTP message) */
+  __u32 len;                /* BOOTP message length */
+  __u32 status;             /* enum walk_status */
+  __u32 seen;               /* SEEN_* */
+  __u32 want;               /* WANT_*: optional options the PRL asks for */
+  __be32 requested_ip_be;   /* option 50 */
+  __be32 server_id_be;      /* option 54 */
+  __u32 max_msg_size;       /* option 57 */
+  __u32 msg_type;           /* option 53 */
+  __u32 cid_off, cid_len;   /* option 61 value */
+  __u32 prl_off, prl_len;   /* option 55 value */
+  __u32 o82_off, o82_len;   /* option 82 value */
+  __u32 sub_off;            /* option 82 sub-option walk position */
   __u32 circ_off, circ_len; /* sub-option 1 (circuit id) value */
   __u32 tmp;                /* see launder() */
 };
@@ -175,8 +172,7 @@ struct {
   __type(value, struct fp_scratch);
 } fp_scratch SEC(".maps");
 
-static __always_inline struct fp_scratch *scratch(void)
-{
+static __always_inline struct fp_scratch* scratch(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&fp_scratch, &zero);
 }
@@ -185,30 +181,26 @@ static __always_inline struct fp_scratch *scratch(void)
  * unknown value instead of one of many exact constants: reply offsets stay imprecise, so
  * the states of the many optional-option paths merge instead of multiplying. Every use of
  * a laundered value is masked or range-checked. */
-static __always_inline __u32 launder(struct fp_scratch *s, __u32 v)
-{
-  *(volatile __u32 *)&s->w.tmp = v;
-  return *(volatile __u32 *)&s->w.tmp;
+static __always_inline __u32 launder(struct fp_scratch* s, __u32 v) {
+  *(volatile __u32*)&s->w.tmp = v;
+  return *(volatile __u32*)&s->w.tmp;
 }
 
-static __always_inline __u32 req_u8(const struct fp_scratch *s, __u32 off)
-{
+static __always_inline __u32 req_u8(const struct fp_scratch* s, __u32 off) {
   return s->req[off & REQ_MASK];
 }
 
 /* Four request bytes at `off`, as a network-order value. */
-static __always_inline __be32 req_be32(const struct fp_scratch *s, __u32 off)
-{
+static __always_inline __be32 req_be32(const struct fp_scratch* s, __u32 off) {
   __u32 v = (req_u8(s, off) << 24) | (req_u8(s, off + 1) << 16) | (req_u8(s, off + 2) << 8) |
             req_u8(s, off + 3);
   return bpf_htonl(v);
 }
 
-static long walk_option(__u32 idx, void *unused)
-{
-  struct fp_scratch *s = scratch();
+static long walk_option(__u32 idx, void* unused) {
+  struct fp_scratch* s = scratch();
   if (!s) return 1; /* status stays WALK_ON: treated as malformed */
-  struct opt_walk *w = &s->w;
+  struct opt_walk* w = &s->w;
   __u32 off = w->off;
   __u32 len = w->len;
   if (off >= len) { /* ran off the end without an END option */
@@ -236,48 +228,48 @@ static long walk_option(__u32 idx, void *unused)
   }
   __u32 bit = 0;
   switch (code) {
-  case 53:
-    bit = SEEN_53;
-    if (olen != 1) goto malformed;
-    w->msg_type = req_u8(s, v);
-    break;
-  case 50:
-    bit = SEEN_50;
-    if (olen != 4) goto malformed;
-    w->requested_ip_be = req_be32(s, v);
-    break;
-  case 54:
-    bit = SEEN_54;
-    if (olen != 4) goto malformed;
-    w->server_id_be = req_be32(s, v);
-    break;
-  case 57:
-    bit = SEEN_57;
-    if (olen != 2) goto malformed;
-    w->max_msg_size = (req_u8(s, v) << 8) | req_u8(s, v + 1);
-    break;
-  case 61:
-    bit = SEEN_61;
-    if (olen == 0) goto malformed;
-    w->cid_off = v;
-    w->cid_len = olen;
-    break;
-  case 55:
-    bit = SEEN_55;
-    w->prl_off = v;
-    w->prl_len = olen;
-    break;
-  case 82:
-    bit = SEEN_82;
-    if (olen == 0) goto malformed;
-    w->o82_off = v;
-    w->o82_len = olen;
-    break;
-  case 52: /* option overload: options also live in sname/file */
-    w->status = WALK_UNSUPPORTED;
-    return 1;
-  default:
-    break;
+    case 53:
+      bit = SEEN_53;
+      if (olen != 1) goto malformed;
+      w->msg_type = req_u8(s, v);
+      break;
+    case 50:
+      bit = SEEN_50;
+      if (olen != 4) goto malformed;
+      w->requested_ip_be = req_be32(s, v);
+      break;
+    case 54:
+      bit = SEEN_54;
+      if (olen != 4) goto malformed;
+      w->server_id_be = req_be32(s, v);
+      break;
+    case 57:
+      bit = SEEN_57;
+      if (olen != 2) goto malformed;
+      w->max_msg_size = (req_u8(s, v) << 8) | req_u8(s, v + 1);
+      break;
+    case 61:
+      bit = SEEN_61;
+      if (olen == 0) goto malformed;
+      w->cid_off = v;
+      w->cid_len = olen;
+      break;
+    case 55:
+      bit = SEEN_55;
+      w->prl_off = v;
+      w->prl_len = olen;
+      break;
+    case 82:
+      bit = SEEN_82;
+      if (olen == 0) goto malformed;
+      w->o82_off = v;
+      w->o82_len = olen;
+      break;
+    case 52: /* option overload: options also live in sname/file */
+      w->status = WALK_UNSUPPORTED;
+      return 1;
+    default:
+      break;
   }
   if (w->seen & bit) { /* split option (RFC 3396) or duplicate: leave it to the slow path */
     w->status = WALK_UNSUPPORTED;
@@ -291,24 +283,25 @@ malformed:
   return 1;
 }
 
-static long scan_prl(__u32 idx, void *unused)
-{
-  struct fp_scratch *s = scratch();
+static long scan_prl(__u32 idx, void* unused) {
+  struct fp_scratch* s = scratch();
   if (!s) return 1;
-  struct opt_walk *w = &s->w;
+  struct opt_walk* w = &s->w;
   __u32 code = req_u8(s, w->prl_off + idx);
-  if (code == 28) w->want |= WANT_28;
-  else if (code == 15) w->want |= WANT_15;
-  else if (code == 26) w->want |= WANT_26;
+  if (code == 28)
+    w->want |= WANT_28;
+  else if (code == 15)
+    w->want |= WANT_15;
+  else if (code == 26)
+    w->want |= WANT_26;
   return 0;
 }
 
 /* Walks option 82's sub-options for the agent circuit id (sub-option 1). */
-static long scan_o82(__u32 idx, void *unused)
-{
-  struct fp_scratch *s = scratch();
+static long scan_o82(__u32 idx, void* unused) {
+  struct fp_scratch* s = scratch();
   if (!s) return 1;
-  struct opt_walk *w = &s->w;
+  struct opt_walk* w = &s->w;
   __u32 off = w->sub_off;
   __u32 end = w->o82_off + w->o82_len;
   if (off + 2 > end) return 1;
@@ -331,8 +324,7 @@ static long scan_o82(__u32 idx, void *unused)
 
 /* ---- Checksums ----------------------------------------------------------------------- */
 
-static __always_inline __u16 csum_fold64(__u64 sum)
-{
+static __always_inline __u16 csum_fold64(__u64 sum) {
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
@@ -344,8 +336,7 @@ static __always_inline __u16 csum_fold64(__u64 sum)
  * multiple of 4 and at most 1536. bpf_csum_diff takes at most 512 bytes per call; each
  * call's result is added here rather than chained, which holds whatever width the helper
  * returns. */
-static __always_inline __u64 sum_bytes(__u8 *p, __u32 len)
-{
+static __always_inline __u64 sum_bytes(__u8* p, __u32 len) {
   __u64 sum = 0;
 #pragma unroll
   for (int k = 0; k < 3; k++) {
@@ -355,29 +346,24 @@ static __always_inline __u64 sum_bytes(__u8 *p, __u32 len)
     /* min(n, 512) in asm: clang knows the bound from the caller and would drop a C clamp,
      * but the verifier needs it on the register that is passed. */
     asm volatile("if %0 <= 512 goto +1; %0 = 512" : "+r"(n));
-    __s64 r = bpf_csum_diff(0, 0, (__be32 *)(p + off), n, 0);
+    __s64 r = bpf_csum_diff(0, 0, (__be32*)(p + off), n, 0);
     if (r < 0) return ~0ULL; /* cannot happen for valid sizes; makes the check fail */
     sum += (__u64)r & 0xffffffffULL;
   }
   return sum;
 }
 
-static __always_inline __u64 sum_be32(__be32 v)
-{
-  return (v & 0xffff) + (v >> 16);
-}
+static __always_inline __u64 sum_be32(__be32 v) { return (v & 0xffff) + (v >> 16); }
 
 /* ---- Reply building ------------------------------------------------------------------ */
 
-static __always_inline void rep_u8(struct fp_scratch *s, __u32 off, __u8 v)
-{
+static __always_inline void rep_u8(struct fp_scratch* s, __u32 off, __u8 v) {
   s->rep[off & REP_MASK] = v;
 }
 
 /* Writes a network-order value byte by byte, as it lies in memory. */
-static __always_inline void rep_be32(struct fp_scratch *s, __u32 off, __be32 v)
-{
-  const __u8 *b = (const __u8 *)&v;
+static __always_inline void rep_be32(struct fp_scratch* s, __u32 off, __be32 v) {
+  const __u8* b = (const __u8*)&v;
   rep_u8(s, off, b[0]);
   rep_u8(s, off + 1, b[1]);
   rep_u8(s, off + 2, b[2]);
@@ -385,8 +371,7 @@ static __always_inline void rep_be32(struct fp_scratch *s, __u32 off, __be32 v)
 }
 
 /* Appends option `code` with one 4-byte value; returns the new offset. */
-static __always_inline __u32 put_opt32(struct fp_scratch *s, __u32 o, __u8 code, __be32 v)
-{
+static __always_inline __u32 put_opt32(struct fp_scratch* s, __u32 o, __u8 code, __be32 v) {
   rep_u8(s, o, code);
   rep_u8(s, o + 1, 4);
   rep_be32(s, o + 2, v);
@@ -395,9 +380,8 @@ static __always_inline __u32 put_opt32(struct fp_scratch *s, __u32 o, __u8 code,
 
 /* Appends an option copied whole (code, length, value) from the request packet at
  * `pkt_off` (the option's value) with value length `len` (1..255). */
-static __always_inline long put_echo(struct xdp_md *ctx, struct fp_scratch *s, __u32 *o,
-                                     __u8 code, __u32 pkt_off, __u32 len)
-{
+static __always_inline long put_echo(struct xdp_md* ctx, struct fp_scratch* s, __u32* o, __u8 code,
+                                     __u32 pkt_off, __u32 len) {
   __u32 at = *o;
   rep_u8(s, at, code);
   rep_u8(s, at + 1, (__u8)len);
@@ -408,23 +392,22 @@ static __always_inline long put_echo(struct xdp_md *ctx, struct fp_scratch *s, _
   return 0;
 }
 
-#define COUNT(st, f)        \
-  do {                      \
-    if (st) (st)->f += 1;   \
+#define COUNT(st, f)      \
+  do {                    \
+    if (st) (st)->f += 1; \
   } while (0)
 
 /* ---- The program --------------------------------------------------------------------- */
 
 SEC("xdp")
-int dhcp_fastpath(struct xdp_md *ctx)
-{
-  void *data = (void *)(long)ctx->data;
-  void *data_end = (void *)(long)ctx->data_end;
+int dhcp_fastpath(struct xdp_md* ctx) {
+  void* data = (void*)(long)ctx->data;
+  void* data_end = (void*)(long)ctx->data_end;
   __u32 zero = 0;
 
   /* L2: Ethernet, then up to two VLAN tags (802.1Q, or QinQ with 802.1ad/0x9100 outside). */
-  struct ethhdr *eth = data;
-  if ((void *)(eth + 1) > data_end) return XDP_PASS;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > data_end) return XDP_PASS;
   __be16 proto = eth->h_proto;
   __u8 src_mac[6];
   __builtin_memcpy(src_mac, eth->h_source, 6);
@@ -433,15 +416,15 @@ int dhcp_fastpath(struct xdp_md *ctx)
   __u16 s_vlan = 0, c_vlan = 0;
   if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD_) ||
       proto == bpf_htons(ETH_P_QINQ1_)) {
-    struct vlan_hdr_ *vh = data + l2;
-    if ((void *)(vh + 1) > data_end) return XDP_PASS;
+    struct vlan_hdr_* vh = data + l2;
+    if ((void*)(vh + 1) > data_end) return XDP_PASS;
     c_vlan = bpf_ntohs(vh->tci) & 0x0fff;
     proto = vh->encap_proto;
     l2 += sizeof(struct vlan_hdr_);
     ntags = 1;
     if (proto == bpf_htons(ETH_P_8021Q)) {
-      struct vlan_hdr_ *vh2 = data + l2;
-      if ((void *)(vh2 + 1) > data_end) return XDP_PASS;
+      struct vlan_hdr_* vh2 = data + l2;
+      if ((void*)(vh2 + 1) > data_end) return XDP_PASS;
       s_vlan = c_vlan;
       c_vlan = bpf_ntohs(vh2->tci) & 0x0fff;
       proto = vh2->encap_proto;
@@ -451,8 +434,8 @@ int dhcp_fastpath(struct xdp_md *ctx)
   }
   if (proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
 
-  struct iphdr *ip = data + l2;
-  if ((void *)(ip + 1) > data_end) return XDP_PASS;
+  struct iphdr* ip = data + l2;
+  if ((void*)(ip + 1) > data_end) return XDP_PASS;
   if (ip->version != 4 || ip->ihl < 5 || ip->protocol != IPPROTO_UDP) return XDP_PASS;
   if (ip->frag_off & bpf_htons(0x1fff)) return XDP_PASS; /* a later fragment: no UDP header */
   __u32 ihl = ip->ihl * 4;
@@ -466,10 +449,10 @@ int dhcp_fastpath(struct xdp_md *ctx)
   if (udp.dest != bpf_htons(DHCP_SERVER_PORT)) return XDP_PASS;
 
   /* From here on: a DHCP request. Every outcome is counted. */
-  struct bng_fp_stats *st = bpf_map_lookup_elem(&dhcp_stats, &zero);
+  struct bng_fp_stats* st = bpf_map_lookup_elem(&dhcp_stats, &zero);
   COUNT(st, rx_requests);
 
-  struct bng_fp_config *cfgp = bpf_map_lookup_elem(&server_config, &zero);
+  struct bng_fp_config* cfgp = bpf_map_lookup_elem(&server_config, &zero);
   if (!cfgp || !(cfgp->flags & BNG_FP_CFG_F_ENABLED) || cfgp->server_ip_be == 0) {
     COUNT(st, pass_disabled);
     return XDP_PASS;
@@ -505,7 +488,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
     return XDP_PASS;
   }
 
-  struct fp_scratch *s = scratch();
+  struct fp_scratch* s = scratch();
   if (!s) return XDP_PASS;
   __u32 dhcp_off = l2 + ihl + sizeof(udp); /* BOOTP message offset in the frame */
   __u32 n = ((dhcp_len - 1) & REQ_MASK) + 1;
@@ -522,13 +505,13 @@ int dhcp_fastpath(struct xdp_md *ctx)
     __u8 iph[60] = {};
     __u32 ilen = ((ihl - 1) & 63) + 1;
     if (ihl > 60 || bpf_xdp_load_bytes(ctx, l2, iph, ilen) ||
-        csum_fold64((__u32)bpf_csum_diff(0, 0, (__be32 *)iph, sizeof(iph), 0)) != 0) {
+        csum_fold64((__u32)bpf_csum_diff(0, 0, (__be32*)iph, sizeof(iph), 0)) != 0) {
       COUNT(st, pass_malformed);
       return XDP_PASS;
     }
     if (udp.check != 0) {
       __u64 sum = sum_be32(ip_saddr) + sum_be32(ip_daddr) + bpf_htons(IPPROTO_UDP) + udp.len;
-      sum += sum_be32(*(__be32 *)&udp) + sum_be32(*((__be32 *)&udp + 1));
+      sum += sum_be32(*(__be32*)&udp) + sum_be32(*((__be32*)&udp + 1));
       sum += sum_bytes(s->req, (dhcp_len + 3) & ~3U);
       if (csum_fold64(sum) != 0) {
         COUNT(st, pass_malformed);
@@ -545,7 +528,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
   }
 
   /* Options. */
-  struct opt_walk *wp = &s->w;
+  struct opt_walk* wp = &s->w;
   __builtin_memset(wp, 0, sizeof(*wp));
   wp->off = DHCP_OPTS_OFF;
   wp->len = dhcp_len;
@@ -583,7 +566,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
   mk.addr[4] = req_u8(s, B_CHADDR + 4);
   mk.addr[5] = req_u8(s, B_CHADDR + 5);
   __u8 key_kind = BNG_FP_KEY_MAC;
-  struct bng_fp_subscriber *subp = bpf_map_lookup_elem(&subscriber_pools, &mk);
+  struct bng_fp_subscriber* subp = bpf_map_lookup_elem(&subscriber_pools, &mk);
   if (!subp && ntags) {
     struct bng_fp_vlan_key vk = {.s_vlan = s_vlan, .c_vlan = c_vlan};
     key_kind = BNG_FP_KEY_VLAN;
@@ -608,7 +591,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
     COUNT(st, pass_policy);
     return XDP_PASS;
   }
-  struct bng_fp_pool *pool = bpf_map_lookup_elem(&pool_params, &sub.pool_id);
+  struct bng_fp_pool* pool = bpf_map_lookup_elem(&pool_params, &sub.pool_id);
   if (!pool) {
     COUNT(st, pass_no_entry);
     return XDP_PASS;
@@ -657,28 +640,28 @@ int dhcp_fastpath(struct xdp_md *ctx)
   if (ciaddr != 0) ev_flags |= BNG_FP_EV_F_RENEW;
 
   /* BOOTP fixed part of the reply (RFC 2131 table 3). */
-  __u8 *rep = s->rep;
-  __u64 *z = (__u64 *)&rep[R_BOOTP + B_SNAME]; /* sname + file: 192 zero bytes */
+  __u8* rep = s->rep;
+  __u64* z = (__u64*)&rep[R_BOOTP + B_SNAME]; /* sname + file: 192 zero bytes */
 #pragma unroll
   for (int i = 0; i < 192 / 8; i++) z[i] = 0;
-  z = (__u64 *)&rep[R_BOOTP + B_COOKIE]; /* cookie + first 60 option bytes (300 minimum) */
+  z = (__u64*)&rep[R_BOOTP + B_COOKIE]; /* cookie + first 60 option bytes (300 minimum) */
 #pragma unroll
   for (int i = 0; i < 64 / 8; i++) z[i] = 0;
   rep[R_BOOTP + B_OP] = 2;
   rep[R_BOOTP + B_HTYPE] = 1;
   rep[R_BOOTP + B_HLEN] = 6;
-  rep[R_BOOTP + 3] = 0;                                       /* hops */
-  *(__u32 *)&rep[R_BOOTP + B_XID] = *(__u32 *)&s->req[B_XID]; /* xid */
-  *(__u16 *)&rep[R_BOOTP + 8] = 0;                            /* secs */
-  *(__u16 *)&rep[R_BOOTP + B_FLAGS] = *(__u16 *)&s->req[B_FLAGS];
-  *(__u32 *)&rep[R_BOOTP + B_CIADDR] = reply_type == DHCPACK ? ciaddr : 0;
-  *(__u32 *)&rep[R_BOOTP + B_YIADDR] = sub.ip_be;
-  *(__u32 *)&rep[R_BOOTP + B_SIADDR] = 0;
-  *(__u32 *)&rep[R_BOOTP + B_GIADDR] = giaddr;
+  rep[R_BOOTP + 3] = 0;                                     /* hops */
+  *(__u32*)&rep[R_BOOTP + B_XID] = *(__u32*)&s->req[B_XID]; /* xid */
+  *(__u16*)&rep[R_BOOTP + 8] = 0;                           /* secs */
+  *(__u16*)&rep[R_BOOTP + B_FLAGS] = *(__u16*)&s->req[B_FLAGS];
+  *(__u32*)&rep[R_BOOTP + B_CIADDR] = reply_type == DHCPACK ? ciaddr : 0;
+  *(__u32*)&rep[R_BOOTP + B_YIADDR] = sub.ip_be;
+  *(__u32*)&rep[R_BOOTP + B_SIADDR] = 0;
+  *(__u32*)&rep[R_BOOTP + B_GIADDR] = giaddr;
 #pragma unroll
   for (int i = 0; i < 4; i++)
-    *(__u32 *)&rep[R_BOOTP + B_CHADDR + 4 * i] = *(__u32 *)&s->req[B_CHADDR + 4 * i];
-  *(__be32 *)&rep[R_BOOTP + B_COOKIE] = bpf_htonl(0x63825363);
+    *(__u32*)&rep[R_BOOTP + B_CHADDR + 4 * i] = *(__u32*)&s->req[B_CHADDR + 4 * i];
+  *(__be32*)&rep[R_BOOTP + B_COOKIE] = bpf_htonl(0x63825363);
 
   /* Options: 53 54 51 58 59 1 3 6 [28 15 26 if asked] [61 82 echoed] 255. */
   __u32 o = launder(s, R_OPTS);
@@ -716,7 +699,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
     o += dlen;
   }
   if ((w.want & WANT_26) && pool->mtu_be) {
-    const __u8 *m = (const __u8 *)&pool->mtu_be;
+    const __u8* m = (const __u8*)&pool->mtu_be;
     rep_u8(s, o, 26);
     rep_u8(s, o + 1, 2);
     rep_u8(s, o + 2, m[0]);
@@ -737,7 +720,8 @@ int dhcp_fastpath(struct xdp_md *ctx)
   /* Zeros after END: the padding to a multiple of 4 and to the 300-octet minimum, and over
    * whatever the domain copy left behind. */
 #pragma unroll
-  for (int i = 0; i < (BNG_FP_DOMAIN_MAX + 4) / 4; i++) *(__u32 *)&s->rep[(o + 4 * i) & REP_MASK] = 0;
+  for (int i = 0; i < (BNG_FP_DOMAIN_MAX + 4) / 4; i++)
+    *(__u32*)&s->rep[(o + 4 * i) & REP_MASK] = 0;
 
   __u32 bootp_len = (o - R_BOOTP + 3) & ~3U;
   if (bootp_len < BOOTP_MIN_LEN) bootp_len = BOOTP_MIN_LEN;
@@ -752,34 +736,33 @@ int dhcp_fastpath(struct xdp_md *ctx)
 
   /* UDP header and checksum (pseudo header + UDP header + message). */
   __be16 udp_len_be = bpf_htons(sizeof(struct udphdr) + bootp_len);
-  *(__be16 *)&rep[R_UDP + 0] = bpf_htons(DHCP_SERVER_PORT);
-  *(__be16 *)&rep[R_UDP + 2] = dst_port;
-  *(__be16 *)&rep[R_UDP + 4] = udp_len_be;
-  *(__be16 *)&rep[R_UDP + 6] = 0;
-  __u64 usum = sum_be32(cfg.server_ip_be) + sum_be32(dst_ip) + bpf_htons(IPPROTO_UDP) +
-               udp_len_be;
+  *(__be16*)&rep[R_UDP + 0] = bpf_htons(DHCP_SERVER_PORT);
+  *(__be16*)&rep[R_UDP + 2] = dst_port;
+  *(__be16*)&rep[R_UDP + 4] = udp_len_be;
+  *(__be16*)&rep[R_UDP + 6] = 0;
+  __u64 usum = sum_be32(cfg.server_ip_be) + sum_be32(dst_ip) + bpf_htons(IPPROTO_UDP) + udp_len_be;
   usum += sum_bytes(&rep[R_UDP], sizeof(struct udphdr) + bootp_len);
   __u16 ucsum = csum_fold64(usum);
-  *(__u16 *)&rep[R_UDP + 6] = ucsum ? ucsum : 0xffff;
+  *(__u16*)&rep[R_UDP + 6] = ucsum ? ucsum : 0xffff;
 
   /* IPv4 header: no options, DF with ID 0 (an atomic datagram, RFC 6864). */
   rep[R_IP + 0] = 0x45;
   rep[R_IP + 1] = 0;
-  *(__be16 *)&rep[R_IP + 2] = bpf_htons(rep_ip_len);
-  *(__be16 *)&rep[R_IP + 4] = 0;
-  *(__be16 *)&rep[R_IP + 6] = bpf_htons(0x4000);
+  *(__be16*)&rep[R_IP + 2] = bpf_htons(rep_ip_len);
+  *(__be16*)&rep[R_IP + 4] = 0;
+  *(__be16*)&rep[R_IP + 6] = bpf_htons(0x4000);
   rep[R_IP + 8] = 64;
   rep[R_IP + 9] = IPPROTO_UDP;
-  *(__u16 *)&rep[R_IP + 10] = 0;
-  *(__be32 *)&rep[R_IP + 12] = cfg.server_ip_be;
-  *(__be32 *)&rep[R_IP + 16] = dst_ip;
+  *(__u16*)&rep[R_IP + 10] = 0;
+  *(__be32*)&rep[R_IP + 12] = cfg.server_ip_be;
+  *(__be32*)&rep[R_IP + 16] = dst_ip;
   __u64 isum = 0;
 #pragma unroll
-  for (int i = 0; i < 10; i++) isum += *(__u16 *)&rep[R_IP + 2 * i];
-  *(__u16 *)&rep[R_IP + 10] = csum_fold64(isum);
+  for (int i = 0; i < 10; i++) isum += *(__u16*)&rep[R_IP + 2 * i];
+  *(__u16*)&rep[R_IP + 10] = csum_fold64(isum);
 
   /* Everything checked and built: report, then rewrite the frame. */
-  struct bng_fp_lease_event *ev = bpf_ringbuf_reserve(&lease_events, sizeof(*ev), 0);
+  struct bng_fp_lease_event* ev = bpf_ringbuf_reserve(&lease_events, sizeof(*ev), 0);
   if (!ev) {
     COUNT(st, pass_event_full);
     return XDP_PASS;
@@ -806,7 +789,7 @@ int dhcp_fastpath(struct xdp_md *ctx)
   ev->ip_be = sub.ip_be;
   ev->ciaddr_be = ciaddr;
   ev->giaddr_be = giaddr;
-  ev->xid_be = *(__u32 *)&s->req[B_XID];
+  ev->xid_be = *(__u32*)&s->req[B_XID];
   ev->pool_id = sub.pool_id;
   ev->lease_time_s = bpf_ntohl(pool->lease_time_be);
   ev->ifindex = ctx->ingress_ifindex;

@@ -41,8 +41,8 @@ std::string diff(const Bytes& got, const Bytes& want) {
   std::ostringstream o;
   std::size_t first = 0;
   while (first < got.size() && first < want.size() && got[first] == want[first]) ++first;
-  o << "got " << got.size() << " bytes, want " << want.size() << "; first difference at "
-    << first << "\n";
+  o << "got " << got.size() << " bytes, want " << want.size() << "; first difference at " << first
+    << "\n";
   auto dump = [&](const char* name, const Bytes& b) {
     o << name << ":\n";
     for (std::size_t i = 0; i < b.size(); i += 16) {

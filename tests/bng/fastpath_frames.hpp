@@ -46,7 +46,8 @@ inline void set16(Bytes& b, std::size_t at, std::uint16_t v) {
 
 /// RFC 1071 one's-complement sum over big-endian 16-bit words (odd tail padded with 0).
 inline std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc = 0) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) acc += static_cast<std::uint32_t>((p[i] << 8) | p[i + 1]);
+  for (std::size_t i = 0; i + 1 < n; i += 2)
+    acc += static_cast<std::uint32_t>((p[i] << 8) | p[i + 1]);
   if (n % 2) acc += static_cast<std::uint32_t>(p[n - 1] << 8);
   return acc;
 }
@@ -80,9 +81,9 @@ struct Ip4Udp {
   std::uint16_t dport = 67;
   std::uint8_t ttl = 64;
   std::uint16_t id = 0;
-  std::uint16_t frag = 0;   ///< flags + fragment offset field
-  bool udp_checksum = true; ///< false: send 0 (no checksum)
-  Bytes ip_options;         ///< appended to the IPv4 header (multiple of 4)
+  std::uint16_t frag = 0;    ///< flags + fragment offset field
+  bool udp_checksum = true;  ///< false: send 0 (no checksum)
+  Bytes ip_options;          ///< appended to the IPv4 header (multiple of 4)
 };
 
 /// IPv4/UDP addressing with defaults for the rest.

@@ -3,13 +3,8 @@
 // truncated frames at every length, counters and served-lease events, pinned-cache reuse
 // and XDP attach/detach. Expected replies are an independent hex fixture or are built
 // field by field here; checksums are computed here (RFC 1071), not by the code under test.
-#include <bngkit/bng/fastpath/dhcp_fastpath_abi.h>
-#include <bngkit/bng/fastpath/fast_path.hpp>
-#include <bngkit/ebpfkit/attach.hpp>
-#include <bngkit/ebpfkit/map.hpp>
-#include <bngkit/ebpfkit/object.hpp>
-
 #include <arpa/inet.h>
+#include <bngkit/bng/fastpath/dhcp_fastpath_abi.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -20,6 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bngkit/bng/fastpath/fast_path.hpp>
+#include <bngkit/ebpfkit/attach.hpp>
+#include <bngkit/ebpfkit/map.hpp>
+#include <bngkit/ebpfkit/object.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdlib>
@@ -39,8 +38,8 @@ using bngkit::bng::MacAddress;
 using namespace bngkit::bng::fastpath;
 using fpt::Bootp;
 using fpt::Bytes;
-using fpt::Ip4Udp;
 using fpt::ip4;
+using fpt::Ip4Udp;
 using fpt::L2;
 using fpt::Mac;
 using fpt::Tag;
@@ -122,14 +121,14 @@ MacAddress mac(const Mac& m) { return MacAddress(m); }
 /// The options every reply carries for pool kPool, in the order the fast path sends them:
 /// 53, 54, 51 (3600), 58 (1800 = 1/2), 59 (3150 = 7/8), 1, 3, 6.
 Bytes base_options(std::uint8_t type) {
-  return {53, 1, type,                                    //
-          54, 4, 10, 0, 0, 1,                             //
-          51, 4, 0x00, 0x00, 0x0e, 0x10,                  //
-          58, 4, 0x00, 0x00, 0x07, 0x08,                  //
-          59, 4, 0x00, 0x00, 0x0c, 0x4e,                  //
-          1, 4, 255, 255, 255, 0,                         //
-          3, 4, 10, 0, 0, 1,                              //
-          6, 8, 8, 8, 8, 8, 1, 1, 1, 1};
+  return {53, 1, type,                    //
+          54, 4, 10,   0,    0,    1,     //
+          51, 4, 0x00, 0x00, 0x0e, 0x10,  //
+          58, 4, 0x00, 0x00, 0x07, 0x08,  //
+          59, 4, 0x00, 0x00, 0x0c, 0x4e,  //
+          1,  4, 255,  255,  255,  0,     //
+          3,  4, 10,   0,    0,    1,     //
+          6,  8, 8,    8,    8,    8,    1, 1, 1, 1};
 }
 
 /// A client request as the tests send it: untagged broadcast from kClientMac.
@@ -243,9 +242,10 @@ class FastPathTest : public ::testing::Test {
 // The test-side builder reproduces the independent hex fixture exactly.
 TEST_F(FastPathTest, FrameBuilderMatchesIndependentFixture) {
   Request d(DISCOVER, {55, 3, 1, 3, 6});
-  EXPECT_EQ(d.frame(), fpt::from_hex(kDiscoverHex)) << fpt::diff(d.frame(), fpt::from_hex(kDiscoverHex));
-  const Bytes want = expected_reply(d, kClientMac, kClientIp, 68, 0,
-                                    cat({base_options(OFFER), {255}}));
+  EXPECT_EQ(d.frame(), fpt::from_hex(kDiscoverHex))
+      << fpt::diff(d.frame(), fpt::from_hex(kDiscoverHex));
+  const Bytes want =
+      expected_reply(d, kClientMac, kClientIp, 68, 0, cat({base_options(OFFER), {255}}));
   EXPECT_EQ(want, fpt::from_hex(kOfferHex)) << fpt::diff(want, fpt::from_hex(kOfferHex));
 }
 
@@ -296,8 +296,8 @@ TEST_F(FastPathTest, RequestSelectingWithBroadcastFlagIsAckedByBroadcast) {
 TEST_F(FastPathTest, RequestInitRebootIsAckedUnicastToClient) {
   cache_client();
   Request r(REQUEST, cat({{50, 4}, ipb(kClientIp)}));
-  expect_reply(r.frame(), expected_reply(r, kClientMac, kClientIp, 68, 0,
-                                         cat({base_options(ACK), {255}})));
+  expect_reply(r.frame(),
+               expected_reply(r, kClientMac, kClientIp, 68, 0, cat({base_options(ACK), {255}})));
 }
 
 TEST_F(FastPathTest, RenewalIsAckedUnicastToCiaddr) {
@@ -342,8 +342,8 @@ TEST_F(FastPathTest, RelayedRequestIsAnsweredToTheRelayOnPort67) {
   q.ip = r.ip;
   q.b.giaddr = kRelayIp;
   q.b.hops = 1;
-  expect_reply(q.frame(), expected_reply(q, kRelayMac, kRelayIp, 67, 0,
-                                         cat({base_options(ACK), o82, {255}})));
+  expect_reply(q.frame(),
+               expected_reply(q, kRelayMac, kRelayIp, 67, 0, cat({base_options(ACK), o82, {255}})));
   auto ev = events();
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_TRUE(ev[1].relayed);
@@ -356,8 +356,8 @@ TEST_F(FastPathTest, Dot1QTaggedRequestIsServedByVlanKeyAndKeepsTheTag) {
   ASSERT_TRUE(fp_->cache_by_vlan(VlanKey{0, 100}, entry()));
   Request r(DISCOVER, {55, 3, 1, 3, 6});
   r.l2.tags = {Tag{0x8100, 100, 5}};
-  expect_reply(r.frame(), expected_reply(r, kClientMac, kClientIp, 68, 0,
-                                         cat({base_options(OFFER), {255}})));
+  expect_reply(r.frame(),
+               expected_reply(r, kClientMac, kClientIp, 68, 0, cat({base_options(OFFER), {255}})));
   // Another VLAN, or no tag at all, is not this subscriber.
   Request other = r;
   other.l2.tags = {Tag{0x8100, 101}};
@@ -372,12 +372,13 @@ TEST_F(FastPathTest, Dot1QTaggedRequestIsServedByVlanKeyAndKeepsTheTag) {
 
 TEST_F(FastPathTest, QinQRequestIsServedByOuterAndInnerVlan) {
   ASSERT_TRUE(fp_->cache_by_vlan(VlanKey{200, 300}, entry()));
-  for (std::uint16_t outer_tpid : {std::uint16_t{0x88a8}, std::uint16_t{0x9100}, std::uint16_t{0x8100}}) {
+  for (std::uint16_t outer_tpid :
+       {std::uint16_t{0x88a8}, std::uint16_t{0x9100}, std::uint16_t{0x8100}}) {
     SCOPED_TRACE(outer_tpid);
     Request r(REQUEST, cat({{50, 4}, ipb(kClientIp), {54, 4}, ipb(kServerIp)}));
     r.l2.tags = {Tag{outer_tpid, 200, 3}, Tag{0x8100, 300, 1}};
-    expect_reply(r.frame(), expected_reply(r, kClientMac, kClientIp, 68, 0,
-                                           cat({base_options(ACK), {255}})));
+    expect_reply(r.frame(),
+                 expected_reply(r, kClientMac, kClientIp, 68, 0, cat({base_options(ACK), {255}})));
   }
   auto ev = events();
   ASSERT_EQ(ev.size(), 3u);
@@ -419,10 +420,15 @@ TEST_F(FastPathTest, ShortRequestIsGrownAndLongRequestShrunk) {
   Request r(DISCOVER, cat({{55, 7, 1, 3, 6, 15, 26, 28, 42}, o61, o82}));
   const Bytes req = r.frame();
   ASSERT_EQ(req.size(), 14u + 20 + 8 + 300);
-  const Bytes want = expected_reply(
-      r, kClientMac, kClientIp, 68, 0,
-      cat({base_options(OFFER), {28, 4, 10, 0, 0, 255}, {15, 11}, str("isp.example"),
-           {26, 2, 0x05, 0xd4}, o61, o82, {255}}));
+  const Bytes want = expected_reply(r, kClientMac, kClientIp, 68, 0,
+                                    cat({base_options(OFFER),
+                                         {28, 4, 10, 0, 0, 255},
+                                         {15, 11},
+                                         str("isp.example"),
+                                         {26, 2, 0x05, 0xd4},
+                                         o61,
+                                         o82,
+                                         {255}}));
   ASSERT_GT(want.size(), req.size());
   expect_reply(req, want);
 
@@ -430,8 +436,8 @@ TEST_F(FastPathTest, ShortRequestIsGrownAndLongRequestShrunk) {
   Request big(DISCOVER, {55, 3, 1, 3, 6});
   big.b.min_len = 576;
   const Bytes big_frame = big.frame();
-  const Bytes big_want = expected_reply(big, kClientMac, kClientIp, 68, 0,
-                                        cat({base_options(OFFER), {255}}));
+  const Bytes big_want =
+      expected_reply(big, kClientMac, kClientIp, 68, 0, cat({base_options(OFFER), {255}}));
   ASSERT_LT(big_want.size(), big_frame.size());
   expect_reply(big_frame, big_want);
 
@@ -447,10 +453,13 @@ TEST_F(FastPathTest, ParameterRequestListSelectsTheOptionalOptions) {
   cache_client();
   // Asked for, in a PRL scattered with other codes and with padding around it.
   Request asked(DISCOVER, {0, 0, 55, 6, 26, 12, 28, 1, 15, 3, 0});
-  expect_reply(asked.frame(),
-               expected_reply(asked, kClientMac, kClientIp, 68, 0,
-                              cat({base_options(OFFER), {28, 4, 10, 0, 0, 255}, {15, 11},
-                                   str("isp.example"), {26, 2, 0x05, 0xd4}, {255}})));
+  expect_reply(asked.frame(), expected_reply(asked, kClientMac, kClientIp, 68, 0,
+                                             cat({base_options(OFFER),
+                                                  {28, 4, 10, 0, 0, 255},
+                                                  {15, 11},
+                                                  str("isp.example"),
+                                                  {26, 2, 0x05, 0xd4},
+                                                  {255}})));
   // Only MTU asked for.
   Request mtu_only(DISCOVER, {55, 1, 26});
   expect_reply(mtu_only.frame(),
@@ -468,17 +477,16 @@ TEST_F(FastPathTest, ParameterRequestListSelectsTheOptionalOptions) {
   bare.renewal_time = 100s;
   bare.rebinding_time = 200s;
   ASSERT_TRUE(fp_->set_pool(kPool, bare));
-  expect_reply(asked.frame(),
-               expected_reply(asked, kClientMac, kClientIp, 68, 0,
-                              {53, 1, OFFER, 54, 4, 10, 0, 0, 1, 51, 4, 0, 0, 0x02, 0x58,
-                               58, 4, 0, 0, 0, 100, 59, 4, 0, 0, 0, 200, 1, 4, 255, 255, 0, 0,
-                               255}));
+  expect_reply(asked.frame(), expected_reply(asked, kClientMac, kClientIp, 68, 0,
+                                             {53, 1,    OFFER, 54, 4, 10,  0,   0, 1,   51, 4, 0,
+                                              0,  0x02, 0x58,  58, 4, 0,   0,   0, 100, 59, 4, 0,
+                                              0,  0,    200,   1,  4, 255, 255, 0, 0,   255}));
   // Bytes past domain_len in the pool map are never sent, whatever they hold (this reply is
   // shorter than 300 octets, so its padding lies where the domain bytes were copied).
   bare.domain_name = "isp.example";
   ASSERT_TRUE(fp_->set_pool(kPool, bare));
-  auto pools = fp_->object().map_as<bngkit::ebpfkit::Map<std::uint32_t, bng_fp_pool>>(
-      BNG_FP_MAP_POOLS);
+  auto pools =
+      fp_->object().map_as<bngkit::ebpfkit::Map<std::uint32_t, bng_fp_pool>>(BNG_FP_MAP_POOLS);
   ASSERT_TRUE(pools) << pools.error().message();
   auto raw_pool = pools->lookup(kPool);
   ASSERT_TRUE(raw_pool && raw_pool->has_value());
@@ -487,11 +495,12 @@ TEST_F(FastPathTest, ParameterRequestListSelectsTheOptionalOptions) {
   ASSERT_TRUE(pools->update(kPool, junk));
   Request domain_only(DISCOVER, {55, 1, 15});
   expect_reply(domain_only.frame(),
-               expected_reply(domain_only, kClientMac, kClientIp, 68, 0,
-                              cat({{53, 1, OFFER, 54, 4, 10, 0, 0, 1, 51, 4, 0, 0, 0x02, 0x58,
-                                    58, 4, 0, 0, 0, 100, 59, 4, 0, 0, 0, 200, 1, 4, 255, 255, 0,
-                                    0, 15, 11},
-                                   str("isp.example"), {255}})));
+               expected_reply(
+                   domain_only, kClientMac, kClientIp, 68, 0,
+                   cat({{53, 1, OFFER, 54, 4, 10, 0, 0, 1,   51, 4, 0,   0,   0x02, 0x58, 58, 4, 0,
+                         0,  0, 100,   59, 4, 0,  0, 0, 200, 1,  4, 255, 255, 0,    0,    15, 11},
+                        str("isp.example"),
+                        {255}})));
 }
 
 TEST_F(FastPathTest, RequestsTheFastPathMustNotAnswerArePassedUntouched) {
@@ -499,7 +508,8 @@ TEST_F(FastPathTest, RequestsTheFastPathMustNotAnswerArePassedUntouched) {
   // Another address than the cached one.
   expect_pass(Request(REQUEST, cat({{50, 4}, ipb(ip4(10, 0, 0, 51))})).frame());
   // The client chose another server.
-  expect_pass(Request(REQUEST, cat({{50, 4}, ipb(kClientIp), {54, 4}, ipb(ip4(10, 0, 0, 2))})).frame());
+  expect_pass(
+      Request(REQUEST, cat({{50, 4}, ipb(kClientIp), {54, 4}, ipb(ip4(10, 0, 0, 2))})).frame());
   // Renewal of an address that is not the cached one.
   Request renew(REQUEST);
   renew.l2 = L2{kServerMac, kClientMac, {}};
@@ -653,9 +663,13 @@ TEST_F(FastPathTest, ReplyLargerThanTheClientAcceptsIsPassed) {
 std::vector<Bytes> valid_requests() {
   std::vector<Bytes> out;
   out.push_back(fpt::from_hex(kDiscoverHex));
-  Request qinq(REQUEST, cat({{50, 4}, ipb(kClientIp), {54, 4}, ipb(kServerIp),
+  Request qinq(REQUEST, cat({{50, 4},
+                             ipb(kClientIp),
+                             {54, 4},
+                             ipb(kServerIp),
                              {61, 7, 1, 2, 0x11, 0x22, 0x33, 0x44, 0x55},
-                             {82, 6, 1, 4, 'a', 'b', 'c', 'd'}, {55, 4, 1, 15, 26, 28}}));
+                             {82, 6, 1, 4, 'a', 'b', 'c', 'd'},
+                             {55, 4, 1, 15, 26, 28}}));
   qinq.l2.tags = {Tag{0x88a8, 200}, Tag{0x8100, 300}};
   qinq.b.min_len = 0;
   out.push_back(qinq.frame());
@@ -689,8 +703,7 @@ class FastPathMalformedTest : public FastPathTest {
       EXPECT_EQ(out.frame, f) << what << ": XDP_PASS must leave the frame untouched";
     } else if (out.action == XDP_TX) {
       const fpt::ReplyCheck c = fpt::check_reply(out.frame);
-      EXPECT_TRUE(c.ok) << what << ": malformed reply: " << c.why << "\n"
-                        << fpt::to_hex(out.frame);
+      EXPECT_TRUE(c.ok) << what << ": malformed reply: " << c.why << "\n" << fpt::to_hex(out.frame);
       EXPECT_EQ(c.yiaddr, kClientIp) << what;
     } else {
       ADD_FAILURE() << what << ": unexpected action " << out.action;
@@ -948,10 +961,10 @@ struct VethGuard {
   std::string a, b;
   bool created = false;
   explicit VethGuard(const std::string& base) : a(base + "a"), b(base + "b") {
-    created = std::system(("ip link add " + a + " type veth peer name " + b +
-                           " >/dev/null 2>&1 && ip link set " + a + " up && ip link set " + b +
-                           " up")
-                              .c_str()) == 0;
+    created =
+        std::system(("ip link add " + a + " type veth peer name " + b +
+                     " >/dev/null 2>&1 && ip link set " + a + " up && ip link set " + b + " up")
+                        .c_str()) == 0;
   }
   ~VethGuard() {
     if (created) (void)std::system(("ip link del " + a + " >/dev/null 2>&1").c_str());
@@ -997,7 +1010,9 @@ struct PacketSocket {
   ~PacketSocket() {
     if (fd >= 0) ::close(fd);
   }
-  bool send(const Bytes& f) const { return ::send(fd, f.data(), f.size(), 0) == static_cast<ssize_t>(f.size()); }
+  bool send(const Bytes& f) const {
+    return ::send(fd, f.data(), f.size(), 0) == static_cast<ssize_t>(f.size());
+  }
   /// The next frame received (not sent by us) for which `match` holds, within `timeout`.
   template <typename Match>
   std::optional<Bytes> receive(Match match, std::chrono::milliseconds timeout) const {
@@ -1008,8 +1023,8 @@ struct PacketSocket {
       Bytes buf(2048);
       sockaddr_ll from{};
       socklen_t len = sizeof(from);
-      const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0,
-                                   reinterpret_cast<sockaddr*>(&from), &len);
+      const ssize_t n =
+          ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
       buf.resize(static_cast<std::size_t>(n));
       if (match(buf)) return buf;
@@ -1032,9 +1047,11 @@ TEST_F(FastPathTest, ServesRealFramesOnAnInterface) {
   ASSERT_GE(peer.fd, 0) << "AF_PACKET socket";
   ASSERT_TRUE(peer.send(fpt::from_hex(kDiscoverHex)));
   const Bytes offer = fpt::from_hex(kOfferHex);
-  auto got = peer.receive([&](const Bytes& f) { return f.size() >= 42 && f[12] == 0x08 &&
-                                                       f[13] == 0x00 && f[36] == 0 && f[37] == 68; },
-                          2s);
+  auto got = peer.receive(
+      [&](const Bytes& f) {
+        return f.size() >= 42 && f[12] == 0x08 && f[13] == 0x00 && f[36] == 0 && f[37] == 68;
+      },
+      2s);
   ASSERT_TRUE(got) << "no OFFER came back";
   EXPECT_EQ(*got, offer) << fpt::diff(*got, offer);
   std::vector<LeaseEvent> ev;

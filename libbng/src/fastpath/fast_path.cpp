@@ -2,6 +2,9 @@
 // reads back counters and served-lease events. All conversion between the C++ types and
 // the kernel ABI (network order, CLOCK_MONOTONIC ns) lives in the "ABI conversion" block.
 #include <bngkit/bng/fastpath/dhcp_fastpath_abi.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
 #include <bngkit/bng/fastpath/fast_path.hpp>
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/map.hpp>
@@ -9,10 +12,6 @@
 #include <bngkit/ebpfkit/pin.hpp>
 #include <bngkit/ebpfkit/ringbuf.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
-
-#include <bpf/libbpf.h>
-
-#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -72,9 +71,9 @@ bng_fp_vlan_key to_abi(VlanKey v) noexcept { return bng_fp_vlan_key{v.s_vlan, v.
 
 Result<bng_fp_circuit_key> circuit_to_abi(std::span<const std::uint8_t> id) {
   if (id.empty() || id.size() > BNG_FP_CIRCUIT_ID_MAX) {
-    return make_error(std::errc::invalid_argument,
-                      "circuit-id must be 1.." + std::to_string(BNG_FP_CIRCUIT_ID_MAX) +
-                          " bytes, got " + std::to_string(id.size()));
+    return make_error(std::errc::invalid_argument, "circuit-id must be 1.." +
+                                                       std::to_string(BNG_FP_CIRCUIT_ID_MAX) +
+                                                       " bytes, got " + std::to_string(id.size()));
   }
   bng_fp_circuit_key k{};  // zero-filled: the key is hashed whole
   k.len = static_cast<std::uint32_t>(id.size());
@@ -175,8 +174,8 @@ LeaseEvent from_abi(const bng_fp_lease_event& e) {
   out.lease_time = std::chrono::seconds(e.lease_time_s);
   out.ifindex = e.ifindex;
   out.vlan = VlanKey{e.s_vlan, e.c_vlan};
-  out.chaddr = MacAddress({e.chaddr[0], e.chaddr[1], e.chaddr[2], e.chaddr[3], e.chaddr[4],
-                           e.chaddr[5]});
+  out.chaddr =
+      MacAddress({e.chaddr[0], e.chaddr[1], e.chaddr[2], e.chaddr[3], e.chaddr[4], e.chaddr[5]});
   out.matched_by = static_cast<MatchedBy>(e.key_kind);
   const std::size_t clen = std::min<std::size_t>(e.circuit.len, BNG_FP_CIRCUIT_ID_MAX);
   out.circuit_id.assign(e.circuit.id, e.circuit.id + clen);
@@ -245,9 +244,9 @@ Error with_context(Error e, const std::string& what) {
 }  // namespace
 
 std::uint64_t Stats::passed() const noexcept {
-  return pass_disabled + pass_malformed + pass_unsupported + pass_not_for_us +
-         pass_other_server + pass_no_entry + pass_expired + pass_policy + pass_mismatch +
-         pass_too_big + pass_no_room + pass_event_full;
+  return pass_disabled + pass_malformed + pass_unsupported + pass_not_for_us + pass_other_server +
+         pass_no_entry + pass_expired + pass_policy + pass_mismatch + pass_too_big + pass_no_room +
+         pass_event_full;
 }
 
 // Where ring buffer records go during poll_events (the RingBuffer's callback is fixed
@@ -337,11 +336,10 @@ Result<FastPath> FastPath::open(const FastPathOptions& options) {
   });
   if (!ring) return ring.error();
 
-  auto impl = std::make_unique<Impl>(std::move(obj).value(), std::move(by_mac).value(),
-                                     std::move(by_vlan).value(), std::move(by_circuit).value(),
-                                     std::move(pools).value(), std::move(config).value(),
-                                     std::move(stats).value(), std::move(ring).value(),
-                                     std::move(sink));
+  auto impl = std::make_unique<Impl>(
+      std::move(obj).value(), std::move(by_mac).value(), std::move(by_vlan).value(),
+      std::move(by_circuit).value(), std::move(pools).value(), std::move(config).value(),
+      std::move(stats).value(), std::move(ring).value(), std::move(sink));
   return FastPath(std::move(impl));
 }
 

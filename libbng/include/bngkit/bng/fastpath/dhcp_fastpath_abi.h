@@ -22,10 +22,10 @@
 #endif
 
 /* Limits. */
-#define BNG_FP_CIRCUIT_ID_MAX 64   /* longest option 82 circuit-id the cache can key on */
-#define BNG_FP_DNS_MAX 4           /* DNS servers per pool (option 6) */
-#define BNG_FP_DOMAIN_MAX 64       /* domain name bytes per pool (option 15) */
-#define BNG_FP_MAX_DHCP_LEN 1472   /* longest BOOTP message served (1500-byte IP MTU) */
+#define BNG_FP_CIRCUIT_ID_MAX 64 /* longest option 82 circuit-id the cache can key on */
+#define BNG_FP_DNS_MAX 4         /* DNS servers per pool (option 6) */
+#define BNG_FP_DOMAIN_MAX 64     /* domain name bytes per pool (option 15) */
+#define BNG_FP_MAX_DHCP_LEN 1472 /* longest BOOTP message served (1500-byte IP MTU) */
 
 /* Names of the maps in the object (also the pin names under a pin directory). */
 #define BNG_FP_MAP_BY_MAC "subscriber_pools"
@@ -89,17 +89,17 @@ BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_subscriber) == 24, "bng_fp_subscriber 
  * Always sent (when configured): 51, 58, 59, 1, 3, 6. Sent only when the client's parameter
  * request list (option 55) asks: 28, 15, 26. */
 struct bng_fp_pool {
-  __be32 subnet_mask_be;            /* option 1 */
-  __be32 router_be;                 /* option 3 */
-  __be32 broadcast_be;              /* option 28 */
-  __be32 dns_be[BNG_FP_DNS_MAX];    /* option 6, first dns_count entries */
-  __be32 lease_time_be;             /* option 51, seconds */
-  __be32 t1_be;                     /* option 58, seconds */
-  __be32 t2_be;                     /* option 59, seconds */
-  __be16 mtu_be;                    /* option 26 */
-  __u8 dns_count;                   /* 0..BNG_FP_DNS_MAX */
-  __u8 domain_len;                  /* 0..BNG_FP_DOMAIN_MAX */
-  __u8 domain[BNG_FP_DOMAIN_MAX];   /* option 15 */
+  __be32 subnet_mask_be;          /* option 1 */
+  __be32 router_be;               /* option 3 */
+  __be32 broadcast_be;            /* option 28 */
+  __be32 dns_be[BNG_FP_DNS_MAX];  /* option 6, first dns_count entries */
+  __be32 lease_time_be;           /* option 51, seconds */
+  __be32 t1_be;                   /* option 58, seconds */
+  __be32 t2_be;                   /* option 59, seconds */
+  __be16 mtu_be;                  /* option 26 */
+  __u8 dns_count;                 /* 0..BNG_FP_DNS_MAX */
+  __u8 domain_len;                /* 0..BNG_FP_DOMAIN_MAX */
+  __u8 domain[BNG_FP_DOMAIN_MAX]; /* option 15 */
 };
 BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_pool) == 108, "bng_fp_pool size");
 
@@ -109,10 +109,10 @@ BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_pool) == 108, "bng_fp_pool size");
 #define BNG_FP_CFG_F_VERIFY_CSUM (1U << 1) /* check IPv4/UDP checksums of requests */
 
 struct bng_fp_config {
-  __be32 server_ip_be;  /* option 54 and IPv4 source of replies */
-  __u32 flags;          /* BNG_FP_CFG_F_* */
-  __u8 server_mac[6];   /* Ethernet source of replies (the attached interface's MAC) */
-  __u8 reserved[2];     /* zero */
+  __be32 server_ip_be; /* option 54 and IPv4 source of replies */
+  __u32 flags;         /* BNG_FP_CFG_F_* */
+  __u8 server_mac[6];  /* Ethernet source of replies (the attached interface's MAC) */
+  __u8 reserved[2];    /* zero */
 };
 BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_config) == 16, "bng_fp_config size");
 
@@ -150,21 +150,21 @@ BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_stats) == 16 * 8, "bng_fp_stats size")
 /* One record per reply sent from the kernel, so that the slow path keeps leases, sessions,
  * accounting and cache expiry true. The kernel never extends expiry_ns itself. */
 struct bng_fp_lease_event {
-  __u64 timestamp_ns;  /* bpf_ktime_get_ns() when served (CLOCK_MONOTONIC) */
-  __u64 expiry_ns;     /* the cache entry's expiry at that moment */
-  __be32 ip_be;        /* yiaddr handed out */
-  __be32 ciaddr_be;    /* from the request (0 unless renewing) */
-  __be32 giaddr_be;    /* from the request (0 unless relayed) */
-  __be32 xid_be;       /* transaction id */
+  __u64 timestamp_ns; /* bpf_ktime_get_ns() when served (CLOCK_MONOTONIC) */
+  __u64 expiry_ns;    /* the cache entry's expiry at that moment */
+  __be32 ip_be;       /* yiaddr handed out */
+  __be32 ciaddr_be;   /* from the request (0 unless renewing) */
+  __be32 giaddr_be;   /* from the request (0 unless relayed) */
+  __be32 xid_be;      /* transaction id */
   __u32 pool_id;
-  __u32 lease_time_s;  /* option 51 value sent, host order */
-  __u32 ifindex;       /* interface the request came in on (and the reply left by) */
-  __u32 flags;         /* BNG_FP_EV_F_* */
-  __u16 s_vlan;        /* outer VID or 0 */
-  __u16 c_vlan;        /* inner (or only) VID or 0 */
-  __u8 chaddr[6];      /* client hardware address */
-  __u8 msg_type;       /* 2 = DHCPOFFER, 5 = DHCPACK */
-  __u8 key_kind;       /* BNG_FP_KEY_* that matched */
+  __u32 lease_time_s;                /* option 51 value sent, host order */
+  __u32 ifindex;                     /* interface the request came in on (and the reply left by) */
+  __u32 flags;                       /* BNG_FP_EV_F_* */
+  __u16 s_vlan;                      /* outer VID or 0 */
+  __u16 c_vlan;                      /* inner (or only) VID or 0 */
+  __u8 chaddr[6];                    /* client hardware address */
+  __u8 msg_type;                     /* 2 = DHCPOFFER, 5 = DHCPACK */
+  __u8 key_kind;                     /* BNG_FP_KEY_* that matched */
   struct bng_fp_circuit_key circuit; /* option 82 circuit-id, len 0 when absent/too long */
 };
 BNG_FP_STATIC_ASSERT(sizeof(struct bng_fp_lease_event) == 128, "bng_fp_lease_event size");

@@ -3,12 +3,16 @@
 // XDP attach/detach, summed per-CPU counters and the ring buffer of served leases.
 // Takes host-side C++ types; the conversion to the kernel ABI (network order, monotonic
 // nanoseconds) happens in one place inside the implementation.
+//
+// Deployment notes: needs kernel >= 5.18 (bpf_loop, bpf_xdp_load/store_bytes). VLAN keys
+// need the tags in the frame XDP sees: turn rx VLAN offload off on the NIC
+// (`ethtool -K <dev> rxvlan off`). With checksum verification on, requests from senders
+// that leave checksums to offload (veth peers with tx offload on) go to the slow path.
 #pragma once
 
 #include <bngkit/bng/dhcp/ipv4.hpp>
 #include <bngkit/bng/export.hpp>
 #include <bngkit/common/result.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -51,21 +55,21 @@ struct ServerConfig {
 
 /// What a pool hands out besides the address. Unset/empty values are not sent.
 struct PoolParams {
-  Ipv4 subnet_mask;               ///< option 1 (always sent when set)
-  Ipv4 router;                    ///< option 3 (always sent when set)
-  std::vector<Ipv4> dns;          ///< option 6, at most 4 (always sent when set)
+  Ipv4 subnet_mask;                       ///< option 1 (always sent when set)
+  Ipv4 router;                            ///< option 3 (always sent when set)
+  std::vector<Ipv4> dns;                  ///< option 6, at most 4 (always sent when set)
   std::chrono::seconds lease_time{3600};  ///< option 51 (1 s .. 0xfffffffe s)
   /// Options 58/59; default 1/2 and 7/8 of the lease time (RFC 2131 4.4.5).
   std::optional<std::chrono::seconds> renewal_time;
   std::optional<std::chrono::seconds> rebinding_time;
-  Ipv4 broadcast;                 ///< option 28, sent only when the client asks (PRL)
-  std::string domain_name;        ///< option 15 (at most 64 bytes), only when asked
-  std::uint16_t mtu = 0;          ///< option 26 (>= 68), only when asked
+  Ipv4 broadcast;           ///< option 28, sent only when the client asks (PRL)
+  std::string domain_name;  ///< option 15 (at most 64 bytes), only when asked
+  std::uint16_t mtu = 0;    ///< option 26 (>= 68), only when asked
 };
 
 /// A subscriber the fast path may serve.
 struct CacheEntry {
-  Ipv4 ip;                 ///< the address to hand out
+  Ipv4 ip;                    ///< the address to hand out
   std::uint32_t pool_id = 0;  ///< pool whose parameters go with it (set_pool)
   /// Served only before this instant (steady_clock is CLOCK_MONOTONIC on Linux, the clock
   /// of bpf_ktime_get_ns). The kernel never extends it: refresh it from lease events.
@@ -101,9 +105,9 @@ struct LeaseEvent {
   MacAddress chaddr;
   MatchedBy matched_by = MatchedBy::mac;
   std::vector<std::uint8_t> circuit_id;  ///< option 82 circuit-id (empty: none or > 64 bytes)
-  bool renewal = false;    ///< ciaddr was set
-  bool relayed = false;    ///< giaddr was set; the reply went to the relay
-  bool broadcast = false;  ///< the reply was broadcast
+  bool renewal = false;                  ///< ciaddr was set
+  bool relayed = false;                  ///< giaddr was set; the reply went to the relay
+  bool broadcast = false;                ///< the reply was broadcast
 };
 
 /// Counters summed over CPUs. Each DHCP request counts in `rx_requests` and in exactly
