@@ -2,20 +2,19 @@
 // message or give a payload inside the frame; a frame rebuilt from the parsed headers parses
 // back to the same headers and payload. Also linked into bng_dhcp_codec_tests.
 #include <algorithm>
+#include <bngkit/bng/dhcp/frame.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <span>
 
-#include <bngkit/bng/dhcp/frame.hpp>
-
-#define FRAME_FUZZ_CHECK(cond)                                                                 \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
+#define FRAME_FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                           \
+    if (!(cond)) {                                                                               \
       std::fprintf(stderr, "frame fuzz: check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                            \
-    }                                                                                          \
+      std::abort();                                                                              \
+    }                                                                                            \
   } while (0)
 
 namespace bngkit::fuzz {
@@ -37,8 +36,8 @@ int dhcp_frame_one(const std::uint8_t* data, std::size_t size) {
     auto back = parse_udp_frame(*rebuilt);
     FRAME_FUZZ_CHECK(back.ok());
     FRAME_FUZZ_CHECK(back->headers == frame->headers);
-    FRAME_FUZZ_CHECK(std::equal(back->payload.begin(), back->payload.end(),
-                                frame->payload.begin(), frame->payload.end()));
+    FRAME_FUZZ_CHECK(std::equal(back->payload.begin(), back->payload.end(), frame->payload.begin(),
+                                frame->payload.end()));
     (void)Message::parse(frame->payload);
   }
   return 0;

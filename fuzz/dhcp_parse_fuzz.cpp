@@ -3,6 +3,8 @@
 // serialize gives the same octets and the same options); every accessor, the option
 // formatter and the reply builder run without crashing. Built as a fuzzer with
 // -DBNGKIT_FUZZ=ON (clang); also linked into bng_dhcp_codec_tests, which feeds it the fixtures.
+#include <bngkit/bng/dhcp/builder.hpp>
+#include <bngkit/bng/dhcp/message.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,15 +12,12 @@
 #include <span>
 #include <vector>
 
-#include <bngkit/bng/dhcp/builder.hpp>
-#include <bngkit/bng/dhcp/message.hpp>
-
-#define DHCP_FUZZ_CHECK(cond)                                                                 \
-  do {                                                                                        \
-    if (!(cond)) {                                                                            \
+#define DHCP_FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
       std::fprintf(stderr, "dhcp fuzz: check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                           \
-    }                                                                                         \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)
 
 namespace bngkit::fuzz {

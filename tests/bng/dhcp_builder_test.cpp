@@ -1,11 +1,10 @@
 // Reply builder: OFFER/ACK/NAK byte for byte against hand-written RFC 2131 table 3 layouts,
 // compared with a real dnsmasq reply, echo rules (RFC 3046, RFC 6842), parameter request list
 // order and the client's maximum message size.
-#include <bngkit/bng/dhcp/builder.hpp>
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bngkit/bng/dhcp/builder.hpp>
 
 #include "dhcp_fixtures.hpp"
 
@@ -250,8 +249,7 @@ TEST(DhcpBuilder, Refusals) {
   owned.options.push_back({opt::lease_time, encode_u32(1)});
   r = make_offer(discover, owned);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().context,
-            "option 51 is set by the reply builder, not by configured options");
+  EXPECT_EQ(r.error().context, "option 51 is set by the reply builder, not by configured options");
   ReplyParams malformed = p;
   malformed.always_send = {{opt::router, Bytes{10, 0, 0}}};
   r = make_offer(discover, malformed);

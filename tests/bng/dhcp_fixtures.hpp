@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bngkit/bng/dhcp/frame.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +14,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <bngkit/bng/dhcp/frame.hpp>
 
 namespace bngkit::bng::dhcp::testing {
 

@@ -1,9 +1,8 @@
 // Ethernet/VLAN/IPv4/UDP framing: captured frames parse with valid checksums and rebuild byte
 // for byte; VLAN and QinQ tags; checksum errors; RFC 2131 4.1 reply addressing.
-#include <bngkit/bng/dhcp/frame.hpp>
-
 #include <gtest/gtest.h>
 
+#include <bngkit/bng/dhcp/frame.hpp>
 #include <cstdio>
 #include <cstring>
 
@@ -78,8 +77,8 @@ TEST(DhcpFrame, VlanAndQinQ) {
   ASSERT_TRUE(parsed) << parsed.error().message();
   EXPECT_EQ(parsed->headers, h);
   EXPECT_EQ(parsed->ip_offset, 22u);
-  EXPECT_TRUE(std::equal(parsed->payload.begin(), parsed->payload.end(), payload.begin(),
-                         payload.end()));
+  EXPECT_TRUE(
+      std::equal(parsed->payload.begin(), parsed->payload.end(), payload.begin(), payload.end()));
 
   h.vlans.push_back({kEtherTypeVlan, 3, 0, false});
   auto three = build_udp_frame(h, payload);
@@ -89,9 +88,8 @@ TEST(DhcpFrame, VlanAndQinQ) {
   EXPECT_FALSE(build_udp_frame(h, payload));
 
   // Three tags on the wire are refused by the parser too.
-  Bytes tagged = *build_udp_frame(UdpFrame{.vlans = {{kEtherTypeQinQ, 1, 0, false},
-                                                     {kEtherTypeVlan, 2, 0, false}}},
-                                  payload);
+  Bytes tagged = *build_udp_frame(
+      UdpFrame{.vlans = {{kEtherTypeQinQ, 1, 0, false}, {kEtherTypeVlan, 2, 0, false}}}, payload);
   tagged.insert(tagged.begin() + 12, {0x81, 0x00, 0x00, 0x03});
   auto r = parse_udp_frame(tagged);
   ASSERT_FALSE(r);

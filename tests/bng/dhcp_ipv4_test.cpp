@@ -1,8 +1,7 @@
 // Ipv4 and MacAddress: byte order, text forms, strict parsing.
-#include <bngkit/bng/dhcp/ipv4.hpp>
-
 #include <gtest/gtest.h>
 
+#include <bngkit/bng/dhcp/ipv4.hpp>
 #include <cstring>
 
 namespace bngkit::bng {
@@ -27,8 +26,8 @@ TEST(Ipv4, Text) {
   EXPECT_EQ(Ipv4(192, 0, 2, 255).to_string(), "192.0.2.255");
   EXPECT_EQ(Ipv4::parse("0.0.0.0").value(), Ipv4());
   EXPECT_EQ(Ipv4::parse("255.255.255.255").value(), Ipv4(255, 255, 255, 255));
-  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "1.2.3.4 ",
-                          " 1.2.3.4", "1..2.3", "a.b.c.d", "1.2.3.-4", "1.2.3.1000"}) {
+  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "1.2.3.4 ", " 1.2.3.4",
+                          "1..2.3", "a.b.c.d", "1.2.3.-4", "1.2.3.1000"}) {
     auto r = Ipv4::parse(bad);
     EXPECT_FALSE(r) << bad;
     if (!r) {

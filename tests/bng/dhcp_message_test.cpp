@@ -1,9 +1,8 @@
 // Message parse/serialize: byte-for-byte round trips of real captures and RFC-layout
 // fixtures, typed accessors, overload and RFC 3396, and errors that say what is wrong.
-#include <bngkit/bng/dhcp/message.hpp>
-
 #include <gtest/gtest.h>
 
+#include <bngkit/bng/dhcp/message.hpp>
 #include <random>
 
 #include "dhcp_fixtures.hpp"
@@ -213,7 +212,7 @@ TEST(DhcpMessage, ErrorsSayWhatIsWrong) {
   }
   {
     auto bad = payload;
-    bad[241] = 2;  // option 53 length 2 swallows the next octet
+    bad[241] = 2;     // option 53 length 2 swallows the next octet
     bad[244] = 0xff;  // keep the framing valid: End right after the widened option
     auto r = Message::parse(bad);
     ASSERT_FALSE(r);

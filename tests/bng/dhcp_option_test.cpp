@@ -1,9 +1,9 @@
 // The option table and the per-shape codecs: table invariants, validation messages, encode/
 // decode round trips and formatting.
+#include <gtest/gtest.h>
+
 #include <bngkit/bng/dhcp/option_codec.hpp>
 #include <bngkit/bng/dhcp/option_defs.hpp>
-
-#include <gtest/gtest.h>
 
 #include "dhcp_fixtures.hpp"
 
@@ -62,7 +62,8 @@ TEST(DhcpOptionCodec, ValidateSaysWhatIsWrong) {
   };
   expect_error(53, {1, 2}, "option 53 (dhcp-message-type) length 2, expected 1");
   expect_error(3, {10, 0, 0}, "option 3 (routers) length 3 below minimum 4");
-  expect_error(6, {10, 0, 0, 1, 10, 0}, "option 6 (domain-name-servers): length 6 is not a multiple of 4");
+  expect_error(6, {10, 0, 0, 1, 10, 0},
+               "option 6 (domain-name-servers): length 6 is not a multiple of 4");
   expect_error(61, {1}, "option 61 (dhcp-client-identifier) length 1 below minimum 2");
   expect_error(12, {}, "option 12 (host-name) length 0 below minimum 1");
   expect_error(19, {2}, "option 19 (ip-forwarding): flag value 2, expected 0 or 1");
@@ -98,24 +99,25 @@ TEST(DhcpOptionCodec, NumbersAndAddresses) {
   const std::vector<Ipv4> ips{Ipv4(192, 0, 2, 1), Ipv4(192, 0, 2, 2)};
   EXPECT_EQ(decode_ip_list(encode_ip_list(ips)), ips);
   EXPECT_FALSE(decode_ip_list(Bytes{1, 2, 3, 4, 5}));
-  EXPECT_EQ(decode_u16_list(Bytes{0x05, 0xdc, 0x02, 0x40}), (std::vector<std::uint16_t>{1500, 576}));
+  EXPECT_EQ(decode_u16_list(Bytes{0x05, 0xdc, 0x02, 0x40}),
+            (std::vector<std::uint16_t>{1500, 576}));
   EXPECT_EQ(decode_string(bytes_of(std::string("host\0\0", 6))), "host");
 }
 
 TEST(DhcpOptionCodec, DnsNamesWithCompression) {
   auto encoded = encode_dns_names(std::vector<std::string>{"isp.example", "eu.isp.example."});
   ASSERT_TRUE(encoded);
-  EXPECT_EQ(*encoded, (Bytes{3, 'i', 's', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 2, 'e',
-                             'u', 3, 'i', 's', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}));
+  EXPECT_EQ(*encoded, (Bytes{3, 'i', 's', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 2, 'e', 'u',
+                             3, 'i', 's', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0}));
   // RFC 3397 section 2 style: the second name points back at the first.
-  const Bytes compressed{3, 'i', 's', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
-                         2, 'e', 'u', 0xc0, 0x00};
+  const Bytes compressed{3,   'i', 's', 'p', 7, 'e', 'x', 'a',  'm',
+                         'p', 'l', 'e', 0,   2, 'e', 'u', 0xc0, 0x00};
   EXPECT_EQ(decode_dns_names(compressed),
             (std::vector<std::string>{"isp.example", "eu.isp.example"}));
-  EXPECT_FALSE(decode_dns_names(Bytes{0xc0, 0x00}));  // points at itself
+  EXPECT_FALSE(decode_dns_names(Bytes{0xc0, 0x00}));               // points at itself
   EXPECT_FALSE(decode_dns_names(Bytes{2, 'a', 'b', 0xc0, 0x05}));  // forward
-  EXPECT_FALSE(decode_dns_names(Bytes{3, 'a', 'b'}));  // truncated label
-  EXPECT_FALSE(decode_dns_names(Bytes{0x40, 0}));  // reserved label type
+  EXPECT_FALSE(decode_dns_names(Bytes{3, 'a', 'b'}));              // truncated label
+  EXPECT_FALSE(decode_dns_names(Bytes{0x40, 0}));                  // reserved label type
   EXPECT_FALSE(encode_dns_names(std::vector<std::string>{"a..b"}));
   EXPECT_FALSE(encode_dns_names(std::vector<std::string>{std::string(64, 'a') + ".example"}));
   std::string long_name;
@@ -128,28 +130,31 @@ TEST(DhcpOptionCodec, DnsNamesWithCompression) {
 TEST(DhcpOptionCodec, ClasslessRoutesRfc3442Examples) {
   // RFC 3442 section 1: subnet number / width -> destination descriptor.
   const std::vector<ClasslessRoute> routes{
-      {Ipv4(0, 0, 0, 0), 0, Ipv4(10, 0, 0, 1)},      // 0 -> default route
-      {Ipv4(10, 0, 0, 0), 8, Ipv4(10, 0, 0, 2)},     // 8.10
-      {Ipv4(10, 17, 0, 0), 16, Ipv4(10, 0, 0, 3)},   // 16.10.17
-      {Ipv4(10, 27, 129, 0), 24, Ipv4(10, 0, 0, 4)},  // 24.10.27.129
-      {Ipv4(10, 229, 0, 128), 25, Ipv4(10, 0, 0, 5)},  // 25.10.229.0.128
+      {Ipv4(0, 0, 0, 0), 0, Ipv4(10, 0, 0, 1)},         // 0 -> default route
+      {Ipv4(10, 0, 0, 0), 8, Ipv4(10, 0, 0, 2)},        // 8.10
+      {Ipv4(10, 17, 0, 0), 16, Ipv4(10, 0, 0, 3)},      // 16.10.17
+      {Ipv4(10, 27, 129, 0), 24, Ipv4(10, 0, 0, 4)},    // 24.10.27.129
+      {Ipv4(10, 229, 0, 128), 25, Ipv4(10, 0, 0, 5)},   // 25.10.229.0.128
       {Ipv4(10, 198, 122, 47), 32, Ipv4(10, 0, 0, 6)},  // 32.10.198.122.47
   };
   auto encoded = encode_classless_routes(routes);
   ASSERT_TRUE(encoded);
+  // clang-format off
   EXPECT_EQ(*encoded, (Bytes{0, 10, 0, 0, 1,
                              8, 10, 10, 0, 0, 2,
                              16, 10, 17, 10, 0, 0, 3,
                              24, 10, 27, 129, 10, 0, 0, 4,
                              25, 10, 229, 0, 128, 10, 0, 0, 5,
                              32, 10, 198, 122, 47, 10, 0, 0, 6}));
+  // clang-format on
   EXPECT_EQ(decode_classless_routes(*encoded), routes);
   EXPECT_FALSE(encode_classless_routes(std::vector<ClasslessRoute>{{Ipv4(), 33, Ipv4()}}));
 }
 
 TEST(DhcpOptionCodec, Format) {
-  EXPECT_EQ(format_option(3, encode_ip_list(std::vector<Ipv4>{Ipv4(10, 0, 0, 1), Ipv4(10, 0, 0, 2)})),
-            "routers=10.0.0.1,10.0.0.2");
+  EXPECT_EQ(
+      format_option(3, encode_ip_list(std::vector<Ipv4>{Ipv4(10, 0, 0, 1), Ipv4(10, 0, 0, 2)})),
+      "routers=10.0.0.1,10.0.0.2");
   EXPECT_EQ(format_option(51, encode_u32(3600)), "dhcp-lease-time=3600");
   EXPECT_EQ(format_option(2, encode_u32(static_cast<std::uint32_t>(-3600))), "time-offset=-3600");
   EXPECT_EQ(format_option(12, bytes_of("cpe \"1\"\x01")), "host-name=\"cpe \\\"1\\\"\\x01\"");
@@ -162,8 +167,9 @@ TEST(DhcpOptionCodec, Format) {
   EXPECT_EQ(format_option(81, Bytes{0x05, 0, 0, 3, 'c', 'p', 'e', 3, 'i', 's', 'p', 0}),
             "fqdn=flags=0x05 rcode=0/0 name=cpe.isp");
   EXPECT_EQ(format_option(80, {}), "rapid-commit");
-  EXPECT_EQ(format_option(21, encode_ip_list(std::vector<Ipv4>{Ipv4(10, 0, 0, 0), Ipv4(255, 0, 0, 0)})),
-            "policy-filter=10.0.0.0/255.0.0.0");
+  EXPECT_EQ(
+      format_option(21, encode_ip_list(std::vector<Ipv4>{Ipv4(10, 0, 0, 0), Ipv4(255, 0, 0, 0)})),
+      "policy-filter=10.0.0.0/255.0.0.0");
   EXPECT_EQ(format_option(125, Bytes{0, 0, 0x0d, 0xe9, 2, 1, 0}),
             "vivso-suboptions=enterprise=3561:01:00");
   EXPECT_EQ(format_option(120, Bytes{1, 10, 0, 0, 1}), "sip-server=10.0.0.1");

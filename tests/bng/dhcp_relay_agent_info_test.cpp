@@ -1,9 +1,9 @@
 // Relay Agent Information (option 82, RFC 3046): sub-option walk, build, and the relay-side
 // insertion checked byte for byte against isc-dhcp-relay's output on the same packet.
+#include <gtest/gtest.h>
+
 #include <bngkit/bng/dhcp/builder.hpp>
 #include <bngkit/bng/dhcp/relay_agent_info.hpp>
-
-#include <gtest/gtest.h>
 
 #include "dhcp_fixtures.hpp"
 
@@ -14,8 +14,8 @@ using testing::bytes_of;
 using testing::load_payload;
 
 TEST(RelayAgentInfo, ParseKeepsEverySubOptionVerbatim) {
-  const Bytes value{1, 4, 'e', 't', 'h', '0', 2, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55,
-                    5, 4, 10, 1, 2, 0, 200, 0, 11, 4, 10, 9, 9, 9};
+  const Bytes value{1, 4, 'e', 't', 'h', '0', 2,   6, 0,  0x11, 0x22, 0x33, 0x44, 0x55,
+                    5, 4, 10,  1,   2,   0,   200, 0, 11, 4,    10,   9,    9,    9};
   auto info = RelayAgentInfo::parse(value);
   ASSERT_TRUE(info) << info.error().message();
   ASSERT_EQ(info->sub_options.size(), 5u);

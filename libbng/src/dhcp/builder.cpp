@@ -1,15 +1,12 @@
 // Reply construction (RFC 2131 table 3, RFC 3046, RFC 6842) and relay option 82 insertion.
-#include <bngkit/bng/dhcp/builder.hpp>
-
 #include <algorithm>
 #include <bitset>
+#include <bngkit/bng/dhcp/builder.hpp>
 
 namespace bngkit::bng::dhcp {
 namespace {
 
-Error invalid(std::string what) {
-  return make_error(std::errc::invalid_argument, std::move(what));
-}
+Error invalid(std::string what) { return make_error(std::errc::invalid_argument, std::move(what)); }
 
 std::string num(std::size_t v) { return std::to_string(v); }
 
@@ -68,7 +65,8 @@ Result<Message> make_reply(const Message& request, MessageType type, const Reply
   for (const auto* list : {&params.options, &params.always_send}) {
     for (const OptionValue& v : *list) {
       if (builder_owned(v.code)) {
-        return invalid("option " + num(v.code) + " is set by the reply builder, not by "
+        return invalid("option " + num(v.code) +
+                       " is set by the reply builder, not by "
                        "configured options");
       }
     }
@@ -187,9 +185,9 @@ Result<void> insert_relay_agent_info(Message& request, const RelayAgentInfo& inf
   Message relayed = request;
   relayed.add_option(opt::relay_agent_info, *value);
   if (relayed.wire_size() > max_size) {
-    return make_error(std::errc::message_size,
-                      "adding option 82 grows the request to " + num(relayed.wire_size()) +
-                          " octets, above the limit of " + num(max_size));
+    return make_error(std::errc::message_size, "adding option 82 grows the request to " +
+                                                   num(relayed.wire_size()) +
+                                                   " octets, above the limit of " + num(max_size));
   }
   if (relayed.giaddr.is_unspecified()) relayed.giaddr = giaddr;
   ++relayed.hops;

@@ -1,6 +1,5 @@
 // Ethernet/VLAN/IPv4/UDP build and parse with checksums (RFC 791, RFC 768, RFC 1071).
 #include <bngkit/bng/dhcp/frame.hpp>
-
 #include <cstdio>
 #include <string>
 
@@ -22,7 +21,9 @@ std::string hex16(std::uint16_t v) {
   return buf;
 }
 
-std::uint16_t load16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t load16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 void put16(std::uint8_t* p, std::uint16_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
   p[1] = static_cast<std::uint8_t>(v);
@@ -50,7 +51,8 @@ std::uint32_t pseudo_header_sum(Ipv4 src, Ipv4 dst, std::size_t udp_len) {
 std::uint32_t checksum_partial(std::span<const std::uint8_t> data, std::uint32_t initial) noexcept {
   std::uint64_t sum = initial;
   std::size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) sum += static_cast<std::uint32_t>((data[i] << 8) | data[i + 1]);
+  for (; i + 1 < data.size(); i += 2)
+    sum += static_cast<std::uint32_t>((data[i] << 8) | data[i + 1]);
   if (i < data.size()) sum += static_cast<std::uint32_t>(data[i] << 8);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint32_t>(sum);
@@ -90,7 +92,8 @@ Result<std::vector<std::uint8_t>> build_udp_frame(const UdpFrame& h,
                         "VLAN tag vid " + num(tag.vid) + " pcp " + num(tag.pcp) + " out of range");
     }
     put16(p + pos, tag.tpid);
-    put16(p + pos + 2, static_cast<std::uint16_t>((tag.pcp << 13) | (tag.dei ? 0x1000 : 0) | tag.vid));
+    put16(p + pos + 2,
+          static_cast<std::uint16_t>((tag.pcp << 13) | (tag.dei ? 0x1000 : 0) | tag.vid));
     pos += kVlanHeader;
   }
   put16(p + pos, kEtherTypeIpv4);
@@ -117,7 +120,8 @@ Result<std::vector<std::uint8_t>> build_udp_frame(const UdpFrame& h,
   return f;
 }
 
-Result<std::vector<std::uint8_t>> build_dhcp_frame(const UdpFrame& headers, const Message& message) {
+Result<std::vector<std::uint8_t>> build_dhcp_frame(const UdpFrame& headers,
+                                                   const Message& message) {
   auto payload = message.serialize();
   if (!payload) return std::move(payload).error();
   return build_udp_frame(headers, *payload);
@@ -195,8 +199,8 @@ Result<ParsedUdpFrame> parse_udp_frame(std::span<const std::uint8_t> f, FrameChe
   out.udp_checksum_present = sent != 0;
   if (checks.udp_checksum && sent != 0) {
     const auto segment = f.subspan(udp_pos, udp_len);
-    const std::uint32_t sum =
-        checksum_partial(segment, pseudo_header_sum(out.headers.src_ip, out.headers.dst_ip, udp_len));
+    const std::uint32_t sum = checksum_partial(
+        segment, pseudo_header_sum(out.headers.src_ip, out.headers.dst_ip, udp_len));
     if (fold(sum) != 0xffff) {
       std::vector<std::uint8_t> copy(segment.begin(), segment.end());
       copy[6] = copy[7] = 0;

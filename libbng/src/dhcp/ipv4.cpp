@@ -1,6 +1,5 @@
 // Text forms of Ipv4 and MacAddress.
 #include <bngkit/bng/dhcp/ipv4.hpp>
-
 #include <cstdio>
 
 namespace bngkit::bng::dhcp {
@@ -69,8 +68,8 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
 
 std::string MacAddress::to_string() const {
   char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b_[0], b_[1], b_[2], b_[3],
-                b_[4], b_[5]);
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b_[0], b_[1], b_[2], b_[3], b_[4],
+                b_[5]);
   return std::string(buf, 17);
 }
 

@@ -1,8 +1,7 @@
 // DHCPv4 message parse (bounded TLV walk over options, file and sname) and serialize.
-#include <bngkit/bng/dhcp/message.hpp>
-
 #include <algorithm>
 #include <bitset>
+#include <bngkit/bng/dhcp/message.hpp>
 #include <cstdio>
 #include <cstring>
 
@@ -17,7 +16,9 @@ Error malformed(std::string what) { return make_error(std::errc::bad_message, st
 
 std::string num(std::size_t v) { return std::to_string(v); }
 
-std::uint16_t load16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t load16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 std::uint32_t load32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
          std::uint32_t{p[3]};
@@ -91,8 +92,8 @@ Result<WalkEnd> walk(std::span<const std::uint8_t> bytes, std::size_t begin, std
 
 // The concatenated value of `code`: a view of the single instance when there is one (the
 // common case, no copy), or the instances joined into `scratch`.
-bool value_of(const std::vector<Option>& options, std::uint8_t code, std::vector<std::uint8_t>& scratch,
-              std::span<const std::uint8_t>& value) {
+bool value_of(const std::vector<Option>& options, std::uint8_t code,
+              std::vector<std::uint8_t>& scratch, std::span<const std::uint8_t>& value) {
   const Option* first = nullptr;
   bool several = false;
   for (const Option& o : options) {
@@ -118,7 +119,8 @@ bool value_of(const std::vector<Option>& options, std::uint8_t code, std::vector
 }
 
 template <typename F>
-auto typed(const Message& m, std::uint8_t code, F&& decode) -> decltype(decode(std::span<const std::uint8_t>{})) {
+auto typed(const Message& m, std::uint8_t code, F&& decode)
+    -> decltype(decode(std::span<const std::uint8_t>{})) {
   std::vector<std::uint8_t> scratch;
   std::span<const std::uint8_t> value;
   if (!value_of(m.options, code, scratch, value)) return std::nullopt;
@@ -150,9 +152,9 @@ Result<void> write_field(const std::vector<Option>& options, OptionArea area, st
                             " octets; instances hold at most 255, End is implicit)");
     }
     if (pos + need > size) {
-      return make_error(std::errc::message_size,
-                        "options placed in the " + std::string(area_name(area)) +
-                            " do not fit its " + num(size) + " octets");
+      return make_error(std::errc::message_size, "options placed in the " +
+                                                     std::string(area_name(area)) +
+                                                     " do not fit its " + num(size) + " octets");
     }
     field[pos] = o.code;
     if (o.code != opt::pad) {
@@ -239,9 +241,11 @@ Result<Message> Message::parse(std::span<const std::uint8_t> bytes, Validation v
   std::span<const std::uint8_t> overload;
   if (value_of(m.options, opt::overload, scratch, overload)) {
     if (overload.size() != 1 || overload[0] < 1 || overload[0] > 3) {
-      return malformed("option 52 (dhcp-option-overload) must be one octet of value 1, 2 or 3; "
-                       "found " + num(overload.size()) + " octet(s)" +
-                       (overload.empty() ? std::string() : " starting " + num(overload[0])));
+      return malformed(
+          "option 52 (dhcp-option-overload) must be one octet of value 1, 2 or 3; "
+          "found " +
+          num(overload.size()) + " octet(s)" +
+          (overload.empty() ? std::string() : " starting " + num(overload[0])));
     }
     const std::uint8_t which = overload[0];
     if (which & 1) {
@@ -275,11 +279,13 @@ Result<void> Message::validate() const {
   std::vector<std::uint8_t> scratch;
   for (const Option& o : options) {
     if (o.area == OptionArea::file && !(ov & 1)) {
-      return malformed(who(o.code) + " is placed in the file field, which option 52 does not "
+      return malformed(who(o.code) +
+                       " is placed in the file field, which option 52 does not "
                        "overload");
     }
     if (o.area == OptionArea::sname && !(ov & 2)) {
-      return malformed(who(o.code) + " is placed in the sname field, which option 52 does not "
+      return malformed(who(o.code) +
+                       " is placed in the sname field, which option 52 does not "
                        "overload");
     }
     if (o.code == opt::end) return malformed("option list holds an End (255) instance");
@@ -324,9 +330,9 @@ Result<void> Message::serialize_into(std::vector<std::uint8_t>& out) const {
   const std::uint8_t ov = overload_value(options);
   for (const Option& o : options) {
     if ((o.area == OptionArea::file && !(ov & 1)) || (o.area == OptionArea::sname && !(ov & 2))) {
-      return make_error(std::errc::invalid_argument,
-                        who(o.code) + " is placed in the " + std::string(area_name(o.area)) +
-                            ", which option 52 does not overload");
+      return make_error(std::errc::invalid_argument, who(o.code) + " is placed in the " +
+                                                         std::string(area_name(o.area)) +
+                                                         ", which option 52 does not overload");
     }
   }
   if (ov & 2) {
@@ -404,15 +410,16 @@ void Message::set_option(std::uint8_t code, std::span<const std::uint8_t> data) 
   std::size_t pos = 0;
   do {
     const std::size_t n = std::min<std::size_t>(255, data.size() - pos);
-    chunks.push_back({code, {data.begin() + static_cast<std::ptrdiff_t>(pos),
-                             data.begin() + static_cast<std::ptrdiff_t>(pos + n)},
+    chunks.push_back({code,
+                      {data.begin() + static_cast<std::ptrdiff_t>(pos),
+                       data.begin() + static_cast<std::ptrdiff_t>(pos + n)},
                       area});
     pos += n;
   } while (pos < data.size());
   // Instances after the first one were erased too; the first one's slot is still valid
   // because only later elements moved.
-  options.insert(options.begin() + std::min<std::ptrdiff_t>(
-                                       index, static_cast<std::ptrdiff_t>(options.size())),
+  options.insert(options.begin() +
+                     std::min<std::ptrdiff_t>(index, static_cast<std::ptrdiff_t>(options.size())),
                  std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
 }
 
@@ -486,11 +493,10 @@ std::optional<std::uint32_t> Message::rebinding_time() const {
   return typed(*this, opt::rebinding_time, [](auto v) { return decode_u32(v); });
 }
 std::optional<std::vector<std::uint8_t>> Message::client_id() const {
-  return typed(*this, opt::client_id,
-               [](auto v) -> std::optional<std::vector<std::uint8_t>> {
-                 if (v.size() < 2) return std::nullopt;
-                 return std::vector<std::uint8_t>(v.begin(), v.end());
-               });
+  return typed(*this, opt::client_id, [](auto v) -> std::optional<std::vector<std::uint8_t>> {
+    if (v.size() < 2) return std::nullopt;
+    return std::vector<std::uint8_t>(v.begin(), v.end());
+  });
 }
 std::optional<std::vector<std::uint8_t>> Message::parameter_request_list() const {
   return typed(*this, opt::parameter_request_list,
@@ -510,8 +516,7 @@ std::optional<std::string> Message::hostname() const {
   return typed(*this, opt::host_name, [](auto v) { return std::optional(decode_string(v)); });
 }
 std::optional<std::string> Message::vendor_class_id() const {
-  return typed(*this, opt::vendor_class_id,
-               [](auto v) { return std::optional(decode_string(v)); });
+  return typed(*this, opt::vendor_class_id, [](auto v) { return std::optional(decode_string(v)); });
 }
 std::optional<std::string> Message::domain_name() const {
   return typed(*this, opt::domain_name, [](auto v) { return std::optional(decode_string(v)); });

@@ -1,8 +1,6 @@
 // Per-shape option codecs and the table-driven validator/formatter.
 #include <bngkit/bng/dhcp/option_codec.hpp>
-
 #include <bngkit/bng/dhcp/relay_agent_info.hpp>
-
 #include <cstdio>
 
 namespace bngkit::bng::dhcp {
@@ -12,13 +10,14 @@ Error malformed(std::string what) { return make_error(std::errc::bad_message, st
 
 std::string num(std::size_t v) { return std::to_string(v); }
 
-// Appends one name starting at `pos` to `out` (dotted); advances `pos` past the name in the
-// uncompressed stream. Pointers may only go backwards, so loops are impossible.
-bool read_dns_name(ByteView d, std::size_t& pos, std::string& out, bool allow_pointers) {
+// Reads one name starting at `pos` into `out` (dotted; skipped when null, for validation);
+// advances `pos` past the name in the uncompressed stream. Pointers may only go backwards, so
+// loops are impossible.
+bool read_dns_name(ByteView d, std::size_t& pos, std::string* out) {
   std::size_t cursor = pos;
   bool jumped = false;
   std::size_t name_len = 0;
-  out.clear();
+  if (out) out->clear();
   while (true) {
     if (cursor >= d.size()) return false;
     const std::uint8_t len = d[cursor];
@@ -27,7 +26,7 @@ bool read_dns_name(ByteView d, std::size_t& pos, std::string& out, bool allow_po
       return true;
     }
     if ((len & 0xc0) == 0xc0) {
-      if (!allow_pointers || cursor + 1 >= d.size()) return false;
+      if (cursor + 1 >= d.size()) return false;
       const std::size_t target = (static_cast<std::size_t>(len & 0x3f) << 8) | d[cursor + 1];
       if (target >= cursor) return false;  // forward or self pointer
       if (!jumped) pos = cursor + 2;
@@ -39,15 +38,19 @@ bool read_dns_name(ByteView d, std::size_t& pos, std::string& out, bool allow_po
     if (cursor + 1 + len > d.size()) return false;
     name_len += len + 1u;
     if (name_len > 255) return false;
-    if (!out.empty()) out.push_back('.');
+    if (out == nullptr) {
+      cursor += 1 + len;
+      continue;
+    }
+    if (!out->empty()) out->push_back('.');
     for (std::size_t i = 0; i < len; ++i) {
       const auto c = static_cast<char>(d[cursor + 1 + i]);
       if (c == '.' || c == '\\' || c < 0x21 || c > 0x7e) {
         char esc[8];
         std::snprintf(esc, sizeof esc, "\\%03u", static_cast<unsigned>(d[cursor + 1 + i]));
-        out += esc;
+        *out += esc;
       } else {
-        out.push_back(c);
+        out->push_back(c);
       }
     }
     cursor += 1 + len;
@@ -213,7 +216,7 @@ std::optional<std::vector<std::string>> decode_dns_names(ByteView d) {
   std::size_t pos = 0;
   std::string name;
   while (pos < d.size()) {
-    if (!read_dns_name(d, pos, name, true)) return std::nullopt;
+    if (!read_dns_name(d, pos, &name)) return std::nullopt;
     out.push_back(name);
   }
   return out;
@@ -229,8 +232,7 @@ std::optional<std::vector<ClasslessRoute>> decode_classless_routes(ByteView d) {
     if (pos + 1 + significant + 4 > d.size()) return std::nullopt;
     std::array<std::uint8_t, 4> dest{};
     for (std::size_t i = 0; i < significant; ++i) dest[i] = d[pos + 1 + i];
-    out.push_back(
-        {Ipv4(dest), width, Ipv4::from_bytes(d.subspan(pos + 1 + significant, 4))});
+    out.push_back({Ipv4(dest), width, Ipv4::from_bytes(d.subspan(pos + 1 + significant, 4))});
     pos += 1 + significant + 4;
   }
   return out;
@@ -273,8 +275,8 @@ Result<Bytes> encode_classless_routes(std::span<const ClasslessRoute> routes) {
   Bytes out;
   for (const ClasslessRoute& r : routes) {
     if (r.prefix_len > 32) {
-      return malformed("classless route " + r.destination.to_string() + "/" +
-                       num(r.prefix_len) + ": prefix length above 32");
+      return malformed("classless route " + r.destination.to_string() + "/" + num(r.prefix_len) +
+                       ": prefix length above 32");
     }
     out.push_back(r.prefix_len);
     const std::size_t significant = (r.prefix_len + 7u) / 8u;
@@ -299,9 +301,7 @@ Result<void> validate_shape(OptionType type, ByteView d) {
     case OptionType::u32:
     case OptionType::i32:
     case OptionType::ip: {
-      const std::size_t want = type == OptionType::u8    ? 1
-                               : type == OptionType::u16 ? 2
-                                                         : 4;
+      const std::size_t want = type == OptionType::u8 ? 1 : type == OptionType::u16 ? 2 : 4;
       if (d.size() != want) {
         return malformed("length " + num(d.size()) + ", expected " + num(want));
       }
@@ -322,10 +322,9 @@ Result<void> validate_shape(OptionType type, ByteView d) {
       return ok();
     case OptionType::dns_names: {
       std::size_t pos = 0;
-      std::string name;
       while (pos < d.size()) {
         const std::size_t start = pos;
-        if (!read_dns_name(d, pos, name, true)) {
+        if (!read_dns_name(d, pos, nullptr)) {
           return malformed("domain name at offset " + num(start) + " is malformed");
         }
       }
@@ -362,8 +361,7 @@ Result<void> validate_shape(OptionType type, ByteView d) {
       for (std::size_t route = 1; pos < d.size(); ++route) {
         const std::uint8_t width = d[pos];
         if (width > 32) {
-          return malformed("route " + num(route) + " prefix width " + num(width) +
-                           " exceeds 32");
+          return malformed("route " + num(route) + " prefix width " + num(width) + " exceeds 32");
         }
         const std::size_t need = 1 + (width + 7u) / 8u + 4;
         if (pos + need > d.size()) {
@@ -394,8 +392,7 @@ Result<void> validate_shape(OptionType type, ByteView d) {
       if (d[0] == 0) return validate_shape(OptionType::dns_names, d.subspan(1));
       if (d[0] == 1) {
         if ((d.size() - 1) % 4 != 0) {
-          return malformed("address list length " + num(d.size() - 1) +
-                           " is not a multiple of 4");
+          return malformed("address list length " + num(d.size() - 1) + " is not a multiple of 4");
         }
         return ok();
       }
@@ -407,20 +404,22 @@ Result<void> validate_shape(OptionType type, ByteView d) {
 Result<void> validate_option(std::uint8_t code, ByteView data) {
   const OptionDef* def = find_option_def(code);
   if (def == nullptr) return ok();
-  const std::string who = "option " + num(code) + " (" + std::string(def->name) + ")";
+  // The error text is only built on failure: validation runs on every parsed option.
+  auto fail = [&](std::string_view separator, const std::string& what) -> Result<void> {
+    return malformed("option " + num(code) + " (" + std::string(def->name) + ")" +
+                     std::string(separator) + what);
+  };
   if (def->min_len == def->max_len && data.size() != def->min_len) {
-    return malformed(who + " length " + num(data.size()) + ", expected " + num(def->min_len));
+    return fail(" ", "length " + num(data.size()) + ", expected " + num(def->min_len));
   }
   if (data.size() < def->min_len) {
-    return malformed(who + " length " + num(data.size()) + " below minimum " +
-                     num(def->min_len));
+    return fail(" ", "length " + num(data.size()) + " below minimum " + num(def->min_len));
   }
   if (data.size() > def->max_len) {
-    return malformed(who + " length " + num(data.size()) + " above maximum " +
-                     num(def->max_len));
+    return fail(" ", "length " + num(data.size()) + " above maximum " + num(def->max_len));
   }
   auto shape = validate_shape(def->type, data);
-  if (!shape) return malformed(who + ": " + shape.error().context);
+  if (!shape) return fail(": ", shape.error().context);
   return ok();
 }
 

@@ -1,9 +1,7 @@
 // Relay Agent Information (option 82) sub-option walk and build.
-#include <bngkit/bng/dhcp/relay_agent_info.hpp>
-
 #include <algorithm>
-
 #include <bngkit/bng/dhcp/option_codec.hpp>
+#include <bngkit/bng/dhcp/relay_agent_info.hpp>
 
 namespace bngkit::bng::dhcp {
 
@@ -44,9 +42,9 @@ Result<RelayAgentInfo> RelayAgentInfo::parse(std::span<const std::uint8_t> value
   while (pos < value.size()) {
     const std::uint8_t code = value[pos];
     if (pos + 2 > value.size()) {
-      return make_error(std::errc::bad_message,
-                        "sub-option " + std::to_string(code) + " at offset " +
-                            std::to_string(pos) + " has no length octet");
+      return make_error(std::errc::bad_message, "sub-option " + std::to_string(code) +
+                                                    " at offset " + std::to_string(pos) +
+                                                    " has no length octet");
     }
     const std::size_t len = value[pos + 1];
     if (pos + 2 + len > value.size()) {
@@ -68,9 +66,9 @@ Result<std::vector<std::uint8_t>> RelayAgentInfo::serialize() const {
   std::vector<std::uint8_t> out;
   for (const SubOption& s : sub_options) {
     if (s.data.size() > 255) {
-      return make_error(std::errc::message_size,
-                        "sub-option " + std::to_string(s.code) + " holds " +
-                            std::to_string(s.data.size()) + " octets (255 allowed)");
+      return make_error(std::errc::message_size, "sub-option " + std::to_string(s.code) +
+                                                     " holds " + std::to_string(s.data.size()) +
+                                                     " octets (255 allowed)");
     }
     out.push_back(s.code);
     out.push_back(static_cast<std::uint8_t>(s.data.size()));

@@ -4,17 +4,16 @@
 // Also the relay-side insertion of option 82.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include <bngkit/bng/dhcp/ipv4.hpp>
 #include <bngkit/bng/dhcp/message.hpp>
 #include <bngkit/bng/dhcp/relay_agent_info.hpp>
 #include <bngkit/bng_codec/export.hpp>
 #include <bngkit/common/result.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace bngkit::bng::dhcp {
 

@@ -3,21 +3,20 @@
 // tests that compare replies byte for byte.
 #pragma once
 
+#include <bngkit/bng/dhcp/ipv4.hpp>
+#include <bngkit/bng/dhcp/message.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include <bngkit/bng/dhcp/ipv4.hpp>
-#include <bngkit/bng/dhcp/message.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
-
 namespace bngkit::bng::dhcp {
 
 inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;  ///< 802.1Q C-tag
-inline constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;  ///< 802.1ad S-tag
+inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;      ///< 802.1Q C-tag
+inline constexpr std::uint16_t kEtherTypeQinQ = 0x88a8;      ///< 802.1ad S-tag
 inline constexpr std::uint16_t kEtherTypeQinQ9100 = 0x9100;  ///< pre-standard S-tag
 inline constexpr std::uint16_t kDhcpServerPort = 67;
 inline constexpr std::uint16_t kDhcpClientPort = 68;
@@ -52,8 +51,8 @@ struct UdpFrame {
 struct ParsedUdpFrame {
   UdpFrame headers;
   std::span<const std::uint8_t> payload;
-  std::size_t ip_offset = 0;   ///< offset of the IPv4 header in the frame
-  std::size_t udp_offset = 0;  ///< offset of the UDP header in the frame
+  std::size_t ip_offset = 0;         ///< offset of the IPv4 header in the frame
+  std::size_t udp_offset = 0;        ///< offset of the UDP header in the frame
   bool udp_checksum_present = true;  ///< false when the sender put 0 (legal in IPv4)
 };
 
@@ -65,8 +64,8 @@ struct FrameChecks {
 
 /// RFC 1071 one's-complement sum of `data` folded into 16 bits, not inverted; `initial`
 /// carries a previous partial sum.
-[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT std::uint32_t checksum_partial(std::span<const std::uint8_t> data,
-                                                                     std::uint32_t initial = 0) noexcept;
+[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT std::uint32_t checksum_partial(
+    std::span<const std::uint8_t> data, std::uint32_t initial = 0) noexcept;
 /// Checksum of an IPv4 header (the checksum field must be zero or is included as-is: a
 /// header carrying a correct checksum yields 0).
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT std::uint16_t ipv4_header_checksum(

@@ -4,14 +4,13 @@
 
 #include <array>
 #include <bit>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <compare>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::dhcp {
 

@@ -4,6 +4,12 @@
 #pragma once
 
 #include <array>
+#include <bngkit/bng/dhcp/ipv4.hpp>
+#include <bngkit/bng/dhcp/option_codec.hpp>
+#include <bngkit/bng/dhcp/option_defs.hpp>
+#include <bngkit/bng/dhcp/relay_agent_info.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -11,13 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <bngkit/bng/dhcp/ipv4.hpp>
-#include <bngkit/bng/dhcp/option_codec.hpp>
-#include <bngkit/bng/dhcp/option_defs.hpp>
-#include <bngkit/bng/dhcp/relay_agent_info.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::dhcp {
 

@@ -2,17 +2,16 @@
 // format for logs. One function per wire shape (option_defs.hpp), never one per code.
 #pragma once
 
+#include <bngkit/bng/dhcp/ipv4.hpp>
+#include <bngkit/bng/dhcp/option_defs.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <bngkit/bng/dhcp/ipv4.hpp>
-#include <bngkit/bng/dhcp/option_defs.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::dhcp {
 
@@ -77,7 +76,9 @@ decode_classless_routes(ByteView d);
   return Bytes{static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
                static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
 }
-[[nodiscard]] inline Bytes encode_ip(Ipv4 ip) { return Bytes(ip.bytes().begin(), ip.bytes().end()); }
+[[nodiscard]] inline Bytes encode_ip(Ipv4 ip) {
+  return Bytes(ip.bytes().begin(), ip.bytes().end());
+}
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Bytes encode_ip_list(std::span<const Ipv4> ips);
 [[nodiscard]] inline Bytes encode_string(std::string_view s) { return Bytes(s.begin(), s.end()); }
 /// Uncompressed wire-format names; fails on an empty label, a label over 63 octets or a

@@ -55,24 +55,24 @@ inline constexpr std::uint8_t end = 255;
 
 /// Wire shape of an option value. One codec (validate/format/decode) exists per shape.
 enum class OptionType : std::uint8_t {
-  empty,         ///< no data (rapid commit)
-  flag,          ///< one octet, 0 or 1
-  u8,            ///< unsigned 8-bit
-  u16,           ///< unsigned 16-bit, network order
-  u32,           ///< unsigned 32-bit, network order
-  i32,           ///< signed 32-bit, network order (time offset)
-  ip,            ///< one IPv4 address
-  ip_list,       ///< IPv4 addresses, 4 octets each
-  ip_pair_list,  ///< pairs of IPv4 addresses (policy filter, static routes)
-  u8_list,       ///< octets (parameter request list)
-  u16_list,      ///< 16-bit values (path MTU plateau table)
-  string,        ///< NVT ASCII text
-  binary,        ///< opaque octets
-  dns_names,     ///< RFC 1035 wire-format names, compression allowed (RFC 3397)
-  client_id,     ///< type octet + identifier (RFC 2132 9.14)
-  relay_agent_info,  ///< sub-option TLVs (RFC 3046)
-  client_fqdn,       ///< flags, rcode1, rcode2, name (RFC 4702)
-  classless_routes,  ///< width, significant destination octets, router (RFC 3442)
+  empty,               ///< no data (rapid commit)
+  flag,                ///< one octet, 0 or 1
+  u8,                  ///< unsigned 8-bit
+  u16,                 ///< unsigned 16-bit, network order
+  u32,                 ///< unsigned 32-bit, network order
+  i32,                 ///< signed 32-bit, network order (time offset)
+  ip,                  ///< one IPv4 address
+  ip_list,             ///< IPv4 addresses, 4 octets each
+  ip_pair_list,        ///< pairs of IPv4 addresses (policy filter, static routes)
+  u8_list,             ///< octets (parameter request list)
+  u16_list,            ///< 16-bit values (path MTU plateau table)
+  string,              ///< NVT ASCII text
+  binary,              ///< opaque octets
+  dns_names,           ///< RFC 1035 wire-format names, compression allowed (RFC 3397)
+  client_id,           ///< type octet + identifier (RFC 2132 9.14)
+  relay_agent_info,    ///< sub-option TLVs (RFC 3046)
+  client_fqdn,         ///< flags, rcode1, rcode2, name (RFC 4702)
+  classless_routes,    ///< width, significant destination octets, router (RFC 3442)
   vendor_identifying,  ///< enterprise number + length-prefixed data, repeated (RFC 3925)
   sip_servers,         ///< encoding octet + names or addresses (RFC 3361)
 };
@@ -176,62 +176,62 @@ inline constexpr std::array kStandardOptionDefs = std::to_array<OptionDef>({
     {75, "streettalk-server", OptionType::ip_list, 4, kUnbounded},
     {76, "streettalk-directory-assistance-server", OptionType::ip_list, 4, kUnbounded},
     // Later RFCs.
-    {77, "user-class", OptionType::binary, 1, kUnbounded},               // RFC 3004
-    {78, "slp-directory-agent", OptionType::binary, 1, kUnbounded},      // RFC 2610
-    {79, "slp-service-scope", OptionType::binary, 1, kUnbounded},        // RFC 2610
-    {80, "rapid-commit", OptionType::empty, 0, 0},                       // RFC 4039
-    {81, "fqdn", OptionType::client_fqdn, 3, kUnbounded},                // RFC 4702
-    {82, "dhcp-agent-options", OptionType::relay_agent_info, 2, kUnbounded},  // RFC 3046
-    {85, "nds-servers", OptionType::ip_list, 4, kUnbounded},             // RFC 2241
-    {86, "nds-tree-name", OptionType::string, 1, kUnbounded},            // RFC 2241
-    {87, "nds-context", OptionType::string, 1, kUnbounded},              // RFC 2241
-    {88, "bcms-controller-names", OptionType::dns_names, 1, kUnbounded},  // RFC 4280
-    {89, "bcms-controller-address", OptionType::ip_list, 4, kUnbounded},  // RFC 4280
-    {90, "authenticate", OptionType::binary, 11, kUnbounded},            // RFC 3118
-    {91, "client-last-transaction-time", OptionType::u32, 4, 4},         // RFC 4388
-    {92, "associated-ip", OptionType::ip_list, 4, kUnbounded},           // RFC 4388
-    {93, "client-system", OptionType::u16_list, 2, kUnbounded},          // RFC 4578
-    {94, "client-ndi", OptionType::binary, 3, 3},                        // RFC 4578
-    {97, "uuid-guid", OptionType::binary, 17, 17},                       // RFC 4578
-    {98, "uap-servers", OptionType::string, 1, kUnbounded},              // RFC 2485
-    {99, "geoconf-civic", OptionType::binary, 3, kUnbounded},            // RFC 4776
-    {100, "pcode", OptionType::string, 1, kUnbounded},                   // RFC 4833
-    {101, "tcode", OptionType::string, 1, kUnbounded},                   // RFC 4833
-    {108, "v6-only-preferred", OptionType::u32, 4, 4},                   // RFC 8925
-    {112, "netinfo-server-address", OptionType::ip_list, 4, kUnbounded},  // RFC 3679
-    {113, "netinfo-server-tag", OptionType::string, 1, kUnbounded},      // RFC 3679
-    {114, "v4-captive-portal", OptionType::string, 1, kUnbounded},       // RFC 8910
-    {116, "auto-config", OptionType::u8, 1, 1},                          // RFC 2563
-    {117, "name-service-search", OptionType::u16_list, 2, kUnbounded},   // RFC 2937
-    {118, "subnet-selection", OptionType::ip, 4, 4},                     // RFC 3011
-    {119, "domain-search", OptionType::dns_names, 1, kUnbounded},        // RFC 3397
-    {120, "sip-server", OptionType::sip_servers, 2, kUnbounded},         // RFC 3361
+    {77, "user-class", OptionType::binary, 1, kUnbounded},                         // RFC 3004
+    {78, "slp-directory-agent", OptionType::binary, 1, kUnbounded},                // RFC 2610
+    {79, "slp-service-scope", OptionType::binary, 1, kUnbounded},                  // RFC 2610
+    {80, "rapid-commit", OptionType::empty, 0, 0},                                 // RFC 4039
+    {81, "fqdn", OptionType::client_fqdn, 3, kUnbounded},                          // RFC 4702
+    {82, "dhcp-agent-options", OptionType::relay_agent_info, 2, kUnbounded},       // RFC 3046
+    {85, "nds-servers", OptionType::ip_list, 4, kUnbounded},                       // RFC 2241
+    {86, "nds-tree-name", OptionType::string, 1, kUnbounded},                      // RFC 2241
+    {87, "nds-context", OptionType::string, 1, kUnbounded},                        // RFC 2241
+    {88, "bcms-controller-names", OptionType::dns_names, 1, kUnbounded},           // RFC 4280
+    {89, "bcms-controller-address", OptionType::ip_list, 4, kUnbounded},           // RFC 4280
+    {90, "authenticate", OptionType::binary, 11, kUnbounded},                      // RFC 3118
+    {91, "client-last-transaction-time", OptionType::u32, 4, 4},                   // RFC 4388
+    {92, "associated-ip", OptionType::ip_list, 4, kUnbounded},                     // RFC 4388
+    {93, "client-system", OptionType::u16_list, 2, kUnbounded},                    // RFC 4578
+    {94, "client-ndi", OptionType::binary, 3, 3},                                  // RFC 4578
+    {97, "uuid-guid", OptionType::binary, 17, 17},                                 // RFC 4578
+    {98, "uap-servers", OptionType::string, 1, kUnbounded},                        // RFC 2485
+    {99, "geoconf-civic", OptionType::binary, 3, kUnbounded},                      // RFC 4776
+    {100, "pcode", OptionType::string, 1, kUnbounded},                             // RFC 4833
+    {101, "tcode", OptionType::string, 1, kUnbounded},                             // RFC 4833
+    {108, "v6-only-preferred", OptionType::u32, 4, 4},                             // RFC 8925
+    {112, "netinfo-server-address", OptionType::ip_list, 4, kUnbounded},           // RFC 3679
+    {113, "netinfo-server-tag", OptionType::string, 1, kUnbounded},                // RFC 3679
+    {114, "v4-captive-portal", OptionType::string, 1, kUnbounded},                 // RFC 8910
+    {116, "auto-config", OptionType::u8, 1, 1},                                    // RFC 2563
+    {117, "name-service-search", OptionType::u16_list, 2, kUnbounded},             // RFC 2937
+    {118, "subnet-selection", OptionType::ip, 4, 4},                               // RFC 3011
+    {119, "domain-search", OptionType::dns_names, 1, kUnbounded},                  // RFC 3397
+    {120, "sip-server", OptionType::sip_servers, 2, kUnbounded},                   // RFC 3361
     {121, "classless-static-route", OptionType::classless_routes, 5, kUnbounded},  // RFC 3442
-    {123, "geoconf", OptionType::binary, 16, 16},                        // RFC 6225
-    {124, "vivco-suboptions", OptionType::vendor_identifying, 5, kUnbounded},  // RFC 3925
-    {125, "vivso-suboptions", OptionType::vendor_identifying, 5, kUnbounded},  // RFC 3925
-    {136, "pana-agent", OptionType::ip_list, 4, kUnbounded},             // RFC 5192
-    {137, "v4-lost", OptionType::dns_names, 1, kUnbounded},              // RFC 5223
-    {138, "capwap-ac-v4", OptionType::ip_list, 4, kUnbounded},           // RFC 5417
-    {141, "sip-ua-cs-domains", OptionType::dns_names, 1, kUnbounded},    // RFC 6011
-    {142, "andsf-ipv4", OptionType::ip_list, 4, kUnbounded},             // RFC 6153
-    {145, "forcerenew-nonce-capable", OptionType::u8_list, 1, kUnbounded},  // RFC 6704
-    {150, "tftp-server-address", OptionType::ip_list, 4, kUnbounded},    // RFC 5859
-    {151, "status-code", OptionType::binary, 1, kUnbounded},             // RFC 6926
-    {152, "base-time", OptionType::u32, 4, 4},                           // RFC 6926
-    {153, "start-time-of-state", OptionType::u32, 4, 4},                 // RFC 6926
-    {154, "query-start-time", OptionType::u32, 4, 4},                    // RFC 6926
-    {155, "query-end-time", OptionType::u32, 4, 4},                      // RFC 6926
-    {156, "dhcp-state", OptionType::u8, 1, 1},                           // RFC 6926
-    {157, "data-source", OptionType::u8, 1, 1},                          // RFC 6926
-    {159, "v4-portparams", OptionType::binary, 4, 4},                    // RFC 7618
-    {161, "mud-url-v4", OptionType::string, 1, kUnbounded},              // RFC 8520
-    {208, "pxelinux-magic", OptionType::binary, 4, 4},                   // RFC 5071
-    {209, "configuration-file", OptionType::string, 1, kUnbounded},      // RFC 5071
-    {210, "path-prefix", OptionType::string, 1, kUnbounded},             // RFC 5071
-    {211, "reboot-time", OptionType::u32, 4, 4},                         // RFC 5071
-    {213, "v4-access-domain", OptionType::dns_names, 1, kUnbounded},     // RFC 5986
-    {252, "wpad", OptionType::string, 1, kUnbounded},                    // draft-ietf-wrec-wpad
+    {123, "geoconf", OptionType::binary, 16, 16},                                  // RFC 6225
+    {124, "vivco-suboptions", OptionType::vendor_identifying, 5, kUnbounded},      // RFC 3925
+    {125, "vivso-suboptions", OptionType::vendor_identifying, 5, kUnbounded},      // RFC 3925
+    {136, "pana-agent", OptionType::ip_list, 4, kUnbounded},                       // RFC 5192
+    {137, "v4-lost", OptionType::dns_names, 1, kUnbounded},                        // RFC 5223
+    {138, "capwap-ac-v4", OptionType::ip_list, 4, kUnbounded},                     // RFC 5417
+    {141, "sip-ua-cs-domains", OptionType::dns_names, 1, kUnbounded},              // RFC 6011
+    {142, "andsf-ipv4", OptionType::ip_list, 4, kUnbounded},                       // RFC 6153
+    {145, "forcerenew-nonce-capable", OptionType::u8_list, 1, kUnbounded},         // RFC 6704
+    {150, "tftp-server-address", OptionType::ip_list, 4, kUnbounded},              // RFC 5859
+    {151, "status-code", OptionType::binary, 1, kUnbounded},                       // RFC 6926
+    {152, "base-time", OptionType::u32, 4, 4},                                     // RFC 6926
+    {153, "start-time-of-state", OptionType::u32, 4, 4},                           // RFC 6926
+    {154, "query-start-time", OptionType::u32, 4, 4},                              // RFC 6926
+    {155, "query-end-time", OptionType::u32, 4, 4},                                // RFC 6926
+    {156, "dhcp-state", OptionType::u8, 1, 1},                                     // RFC 6926
+    {157, "data-source", OptionType::u8, 1, 1},                                    // RFC 6926
+    {159, "v4-portparams", OptionType::binary, 4, 4},                              // RFC 7618
+    {161, "mud-url-v4", OptionType::string, 1, kUnbounded},                        // RFC 8520
+    {208, "pxelinux-magic", OptionType::binary, 4, 4},                             // RFC 5071
+    {209, "configuration-file", OptionType::string, 1, kUnbounded},                // RFC 5071
+    {210, "path-prefix", OptionType::string, 1, kUnbounded},                       // RFC 5071
+    {211, "reboot-time", OptionType::u32, 4, 4},                                   // RFC 5071
+    {213, "v4-access-domain", OptionType::dns_names, 1, kUnbounded},               // RFC 5986
+    {252, "wpad", OptionType::string, 1, kUnbounded},  // draft-ietf-wrec-wpad
 });
 
 namespace detail {

@@ -2,15 +2,14 @@
 // order, with accessors for the ones a BNG keys subscribers on (circuit-id, remote-id).
 #pragma once
 
+#include <bngkit/bng/dhcp/ipv4.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <bngkit/bng/dhcp/ipv4.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::dhcp {
 
