@@ -4,13 +4,12 @@
 // signing stands on. Fixtures come from tests/fixtures/radius.
 #include <benchmark/benchmark.h>
 
-#include <fstream>
-#include <string>
-#include <vector>
-
 #include <bngkit/bng/radius/auth.hpp>
 #include <bngkit/bng/radius/dictionary.hpp>
 #include <bngkit/bng/radius/packet.hpp>
+#include <fstream>
+#include <string>
+#include <vector>
 
 namespace {
 

@@ -5,6 +5,10 @@
 // tests/bng/radius_fuzz_corpus_test.cpp links this file with BNGKIT_FUZZ_IN_GTEST and feeds
 // radius_parse_one() the fixtures, the corpus (fuzz/radius_parse_corpus) and mutations of them.
 #include <algorithm>
+#include <bngkit/bng/radius/auth.hpp>
+#include <bngkit/bng/radius/dictionary.hpp>
+#include <bngkit/bng/radius/packet.hpp>
+#include <bngkit/bng/radius/value.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,18 +16,12 @@
 #include <span>
 #include <vector>
 
-#include <bngkit/bng/radius/auth.hpp>
-#include <bngkit/bng/radius/dictionary.hpp>
-#include <bngkit/bng/radius/packet.hpp>
-#include <bngkit/bng/radius/value.hpp>
-
-#define RADIUS_FUZZ_CHECK(cond)                                                         \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "radius fuzz: check failed: %s (%s:%d)\n", #cond, __FILE__, \
-                   __LINE__);                                                           \
-      std::abort();                                                                     \
-    }                                                                                   \
+#define RADIUS_FUZZ_CHECK(cond)                                                                   \
+  do {                                                                                            \
+    if (!(cond)) {                                                                                \
+      std::fprintf(stderr, "radius fuzz: check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                                               \
+    }                                                                                             \
   } while (0)
 
 namespace bngkit::fuzz {
@@ -103,7 +101,8 @@ int radius_parse_one(const std::uint8_t* data, std::size_t size) {
   if (const auto* password = packet->find(attr::kUserPassword)) {
     (void)unhide_password(password->value(), kSecret, packet->authenticator);
   }
-  if (const auto* tunnel = packet->find(attr::kTunnelPassword); tunnel && !tunnel->value().empty()) {
+  if (const auto* tunnel = packet->find(attr::kTunnelPassword);
+      tunnel && !tunnel->value().empty()) {
     (void)unhide_tunnel_password(tunnel->value().subspan(1), kSecret, request_auth);
   }
   (void)verify_chap_password(*packet, "password");
@@ -116,8 +115,8 @@ int radius_parse_one(const std::uint8_t* data, std::size_t size) {
   if (sign(copy, kSecret, request_auth)) {
     const auto code = packet->code;
     const auto* ma = packet->find(attr::kMessageAuthenticator);
-    const bool ma_usable = packet->count(attr::kMessageAuthenticator) == 1 &&
-                           ma->value().size() == kAuthenticatorSize;
+    const bool ma_usable =
+        packet->count(attr::kMessageAuthenticator) == 1 && ma->value().size() == kAuthenticatorSize;
     const bool ma_needed =
         packet->find(attr::kEapMessage) != nullptr || code == Code::kStatusServer;
     if (!ma_needed || ma_usable) {

@@ -4,9 +4,8 @@
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
-#include <random>
-
 #include <bngkit/bng/radius/auth.hpp>
+#include <random>
 
 #include "radius_test_util.hpp"
 
@@ -14,7 +13,6 @@ namespace bngkit::bng::radius {
 namespace {
 
 using test::fixture;
-
 
 Packet parsed(const std::string& name) {
   auto packet = Packet::parse(fixture(name));
@@ -33,9 +31,9 @@ TEST(RadiusCrypto, Md5MatchesRfc1321) {
 TEST(RadiusCrypto, HmacMd5MatchesRfc2202) {
   const std::vector<std::uint8_t> key1(16, 0x0b);
   EXPECT_EQ(to_hex(*hmac_md5(key1, {as_bytes("Hi There")})), "0x9294727a3638bb1c13f48ef8158bfc9d");
-  EXPECT_EQ(to_hex(*hmac_md5(as_bytes("Jefe"), {as_bytes("what do ya want "),
-                                                as_bytes("for nothing?")})),
-            "0x750c783e6ab0b503eaa86e310a5db738");
+  EXPECT_EQ(
+      to_hex(*hmac_md5(as_bytes("Jefe"), {as_bytes("what do ya want "), as_bytes("for nothing?")})),
+      "0x750c783e6ab0b503eaa86e310a5db738");
   const std::vector<std::uint8_t> key3(16, 0xaa);
   const std::vector<std::uint8_t> data3(50, 0xdd);
   EXPECT_EQ(to_hex(*hmac_md5(key3, {data3})), "0x56be34521d144c88dbb8c733f0e8b3f6");
@@ -145,15 +143,20 @@ TEST(RadiusTunnelPassword, MatchesIndependentImplementation) {
   Packet accept = request.make_response(Code::kAccessAccept);
   ASSERT_TRUE(accept.add(attr::kTunnelType, std::vector<std::uint8_t>{1, 0, 0, 3}).ok());
   ASSERT_TRUE(accept.add(attr::kTunnelMediumType, std::vector<std::uint8_t>{1, 0, 0, 1}).ok());
-  ASSERT_TRUE(accept.add(attr::kTunnelServerEndpoint, "\x01" "192.0.2.50").ok());
+  ASSERT_TRUE(accept
+                  .add(attr::kTunnelServerEndpoint,
+                       "\x01"
+                       "192.0.2.50")
+                  .ok());
   auto hidden = hide_tunnel_password("tunnel-secret-0123456789", "testing123",
                                      request.authenticator, {0x01, 0x23});  // high bit forced
   ASSERT_TRUE(hidden.ok());
   std::vector<std::uint8_t> tagged{1};
   tagged.insert(tagged.end(), hidden->begin(), hidden->end());
   ASSERT_TRUE(accept.add(attr::kTunnelPassword, tagged).ok());
-  auto wire = encode(accept, "testing123",
-                     {.add_message_authenticator = true, .request_auth = request.authenticator});
+  // The reference has its Message-Authenticator last; encode fills in one already there.
+  ASSERT_TRUE(accept.add(attr::kMessageAuthenticator, Authenticator{}).ok());
+  auto wire = encode(accept, "testing123", {.request_auth = request.authenticator});
   ASSERT_TRUE(wire.ok()) << wire.error().message();
   EXPECT_EQ(to_hex(*wire), to_hex(fixture("ref_access_accept_tunnel")));
 }
@@ -185,16 +188,15 @@ TEST(RadiusChap, VerifiesRadclientChapWithAuthenticatorAsChallenge) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().context, "CHAP-Password does not match");
   EXPECT_EQ(wrong.error().code, std::errc::permission_denied);
-  const auto expected =
-      chap_password(request.find(attr::kChapPassword)->value()[0], "rabbit-hole",
-                    request.authenticator);
+  const auto expected = chap_password(request.find(attr::kChapPassword)->value()[0], "rabbit-hole",
+                                      request.authenticator);
   EXPECT_EQ(to_hex(*expected), to_hex(request.find(attr::kChapPassword)->value()));
 }
 
 TEST(RadiusChap, UsesChapChallengeWhenPresent) {
   Packet request(Code::kAccessRequest, 3, *random_authenticator());
-  const std::vector<std::uint8_t> challenge = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-                                               16, 17, 18, 19, 20};
+  const std::vector<std::uint8_t> challenge = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                               11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
   ASSERT_TRUE(request.add(attr::kChapChallenge, challenge).ok());
   ASSERT_TRUE(request.add(attr::kChapPassword, *chap_password(0x42, "pw", challenge)).ok());
   EXPECT_TRUE(verify_chap_password(request, "pw").ok());
@@ -277,9 +279,9 @@ TEST(RadiusMessageAuthenticator, MatchesRadclientVectors) {
     EXPECT_EQ(to_hex(*computed), to_hex(packet.find(attr::kMessageAuthenticator)->value()));
   }
   // The bbf request's HMAC, written out as a known vector.
-  EXPECT_EQ(to_hex(*compute_message_authenticator(fixture("radclient_access_request_bbf"),
-                                                  "testing123")),
-            "0x677e1aeedbcfbc40717d6d1368b37b24");
+  EXPECT_EQ(
+      to_hex(*compute_message_authenticator(fixture("radclient_access_request_bbf"), "testing123")),
+      "0x677e1aeedbcfbc40717d6d1368b37b24");
 }
 
 TEST(RadiusMessageAuthenticator, EapNeedsOneWellFormedMessageAuthenticator) {
@@ -365,10 +367,51 @@ TEST(RadiusEncode, BuildsAccessAcceptWithTypedAttributes) {
   ASSERT_TRUE(accept.add(attr::kFramedIpv6Prefix, *encode_ipv6prefix(framed)).ok());
   Ipv6Prefix delegated{56, {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x12, 0x00}};
   ASSERT_TRUE(accept.add(attr::kDelegatedIpv6Prefix, *encode_ipv6prefix(delegated)).ok());
-  auto out = encode(accept, "testing123",
-                    {.add_message_authenticator = true, .request_auth = request.authenticator});
+  ASSERT_TRUE(accept.add(attr::kMessageAuthenticator, Authenticator{}).ok());  // last, as there
+  auto out = encode(accept, "testing123", {.request_auth = request.authenticator});
   ASSERT_TRUE(out.ok()) << out.error().message();
   EXPECT_EQ(to_hex(*out), to_hex(fixture("ref_access_accept")));
+}
+
+TEST(RadiusEncode, AddedMessageAuthenticatorComesFirst) {
+  // Blast-RADIUS (CVE-2024-3596) mitigation: Message-Authenticator first in Access-Request and
+  // in replies, and replies checked for it.
+  Packet request(Code::kAccessRequest, 8, *random_authenticator());
+  ASSERT_TRUE(request.add(attr::kUserName, "u").ok());
+  ASSERT_TRUE(set_user_password(request, "p", "s").ok());
+  auto wire = encode(request, "s", {.add_message_authenticator = true});
+  ASSERT_TRUE(wire.ok());
+  EXPECT_EQ(request.attributes[0].type(), attr::kMessageAuthenticator);
+  EXPECT_EQ((*wire)[20], attr::kMessageAuthenticator);
+  EXPECT_TRUE(verify_request(*wire, "s", {.require_message_authenticator = true}).ok());
+
+  Packet accept = request.make_response(Code::kAccessAccept);
+  accept.add_integer(attr::kSessionTimeout, 60);
+  auto reply = encode(accept, "s",
+                      {.add_message_authenticator = true, .request_auth = request.authenticator});
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ((*reply)[20], attr::kMessageAuthenticator);
+  EXPECT_TRUE(
+      verify_response(*reply, request.authenticator, "s", {.require_message_authenticator = true})
+          .ok());
+  // A reply without one is refused when one is required.
+  Packet bare = request.make_response(Code::kAccessAccept);
+  auto bare_wire = encode(bare, "s", {.request_auth = request.authenticator});
+  EXPECT_TRUE(verify_response(*bare_wire, request.authenticator, "s").ok());
+  EXPECT_EQ(verify_response(*bare_wire, request.authenticator, "s",
+                            {.require_message_authenticator = true})
+                .error()
+                .context,
+            "RADIUS packet has no Message-Authenticator");
+
+  // A packet that fits only without the Message-Authenticator (4084 + 18 octets) is left as it
+  // was.
+  Packet big(Code::kAccessRequest, 9, *random_authenticator());
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_TRUE(big.add(attr::kClass, std::vector<std::uint8_t>(252, 1)).ok());
+  }
+  EXPECT_FALSE(encode(big, "s", {.add_message_authenticator = true}).ok());
+  EXPECT_EQ(big.count(attr::kMessageAuthenticator), 0u);
 }
 
 TEST(RadiusEncode, AddsMessageAuthenticatorWhereRequired) {
@@ -395,8 +438,7 @@ TEST(RadiusEncode, RefusesWhatCannotBeSigned) {
   EXPECT_EQ(encode(reply, "s").error().context,
             "Access-Accept is a reply: the Request Authenticator is needed to sign it");
   Packet unknown(static_cast<Code>(99), 1);
-  EXPECT_EQ(encode(unknown, "s").error().context,
-            "RADIUS code 99 has no known authenticator rule");
+  EXPECT_EQ(encode(unknown, "s").error().context, "RADIUS code 99 has no known authenticator rule");
   Packet acct(Code::kAccountingRequest, 1);
   EXPECT_EQ(encode(acct, "").error().context, "the RADIUS shared secret is empty");
   std::vector<std::uint8_t> runt(10, 0);
@@ -413,7 +455,8 @@ TEST(RadiusEncode, RandomAuthenticatorsDiffer) {
 
 TEST(RadiusEncode, SignedAccountingVerifiesAndTamperingIsCaught) {
   Packet acct(Code::kAccountingRequest, 77);
-  acct.add_integer(attr::kAcctStatusType, static_cast<std::uint32_t>(AcctStatusType::kInterimUpdate));
+  acct.add_integer(attr::kAcctStatusType,
+                   static_cast<std::uint32_t>(AcctStatusType::kInterimUpdate));
   ASSERT_TRUE(acct.add(attr::kAcctSessionId, "abc").ok());
   auto wire = encode(acct, "shared");
   ASSERT_TRUE(wire.ok());

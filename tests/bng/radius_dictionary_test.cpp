@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <string_view>
-
 #include <bngkit/bng/radius/auth.hpp>
 #include <bngkit/bng/radius/dictionary.hpp>
+#include <string_view>
 
 #include "radius_test_util.hpp"
 
@@ -157,7 +156,7 @@ TEST(RadiusDictionary, LoadsFreeRadiusSyntaxFromFixtures) {
   EXPECT_EQ(format.type_size, 2);
   EXPECT_EQ(format.length_size, 1);
   EXPECT_EQ(dict.find("Example-Standard")->vendor, 0u);
-  EXPECT_EQ(dict.value_name(0, 200, 1), "On");  // the first name of a number is shown...
+  EXPECT_EQ(dict.value_name(0, 200, 1), "On");      // the first name of a number is shown...
   EXPECT_EQ(dict.value_of(0, 200, "Enabled"), 1u);  // ...aliases still parse
   // The built-ins are still there.
   EXPECT_EQ(dict.find("User-Name")->number, 1u);
@@ -254,8 +253,8 @@ TEST(RadiusDictionary, ErrorMessagesForEachMistake) {
 }
 
 TEST(RadiusDictionary, IncludeLoopsAreCut) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("bngkit-radius-dict-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("bngkit-radius-dict-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir / "a") << "$INCLUDE b\n";
@@ -279,8 +278,8 @@ TEST(RadiusDictionary, LaterDefinitionsReplaceEarlierOnes) {
                                "ATTRIBUTE Old-Style 9 integer ADSL-Forum\n",
                                "t.dict")
                   .ok());
-  EXPECT_EQ(dict.find("Class")->type, ValueType::kString);       // redefined in place
-  EXPECT_EQ(dict.find(0, 25)->name, "My-Class-Alias");           // the number's latest name
+  EXPECT_EQ(dict.find("Class")->type, ValueType::kString);        // redefined in place
+  EXPECT_EQ(dict.find(0, 25)->name, "My-Class-Alias");            // the number's latest name
   EXPECT_EQ(dict.find("Dup")->number, 231u);                      // the name's latest number
   EXPECT_EQ(dict.find(0, 230)->name, "Dup");                      // still reachable by number
   EXPECT_EQ(dict.find("Old-Style")->vendor, vendor::kAdslForum);  // 5th field as vendor

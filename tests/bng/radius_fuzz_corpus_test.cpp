@@ -56,9 +56,15 @@ TEST(RadiusFuzzCorpus, ParserPropertiesHoldOnCorpusPrefixesAndMutations) {
       for (int e = 1 + static_cast<int>(rng() % 6); e > 0 && !m.empty(); --e) {
         const std::size_t at = rng() % m.size();
         switch (rng() % 5) {
-          case 0: m[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
-          case 1: m[at] = static_cast<std::uint8_t>(rng() % 4 == 0 ? 0xff : rng()); break;
-          case 2: m.resize(at); break;
+          case 0:
+            m[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+            break;
+          case 1:
+            m[at] = static_cast<std::uint8_t>(rng() % 4 == 0 ? 0xff : rng());
+            break;
+          case 2:
+            m.resize(at);
+            break;
           case 3:
             // Shrink the Length field so attributes fall outside it.
             if (m.size() >= 4) m[3] = static_cast<std::uint8_t>(m[3] - rng() % 8);
@@ -84,7 +90,7 @@ TEST(RadiusFuzzCorpus, HandlesEdgeInputs) {
   max[0] = 1;
   max[2] = 0x10;
   for (std::size_t i = 20; i + 255 <= max.size(); i += 255) {
-    max[i] = 26;   // Vendor-Specific, garbage inside
+    max[i] = 26;  // Vendor-Specific, garbage inside
     max[i + 1] = 255;
   }
   max[3845] = 1;  // the tail: one attribute of the remaining 251 octets

@@ -4,14 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bngkit/bng/radius/value.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <bngkit/bng/radius/value.hpp>
 
 namespace bngkit::bng::radius::test {
 

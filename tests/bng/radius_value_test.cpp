@@ -15,8 +15,7 @@ std::vector<std::uint8_t> v(std::initializer_list<int> list) {
 TEST(RadiusValue, IntegersAreNetworkOrderAndSizeChecked) {
   EXPECT_EQ(encode_integer(0x01020304), (std::array<std::uint8_t, 4>{1, 2, 3, 4}));
   EXPECT_EQ(*decode_integer(v({0xff, 0, 0, 1})), 0xff000001u);
-  EXPECT_EQ(decode_integer(v({1, 2, 3})).error().context,
-            "integer value has 3 octets, expected 4");
+  EXPECT_EQ(decode_integer(v({1, 2, 3})).error().context, "integer value has 3 octets, expected 4");
   EXPECT_EQ(*decode_integer64(encode_integer64(0x0102030405060708ull)), 0x0102030405060708ull);
   EXPECT_FALSE(decode_integer64(v({1, 2, 3, 4})).ok());
   EXPECT_EQ(*decode_short(encode_short(0xbeef)), 0xbeef);
@@ -166,13 +165,13 @@ TEST(RadiusValue, HexHelpers) {
 }
 
 TEST(RadiusValue, TypeNamesRoundTrip) {
-  for (auto type : {ValueType::kString, ValueType::kOctets, ValueType::kIpAddr,
-                    ValueType::kIpv6Addr, ValueType::kIpv6Prefix, ValueType::kIpv4Prefix,
-                    ValueType::kInteger, ValueType::kInteger64, ValueType::kDate,
-                    ValueType::kIfId, ValueType::kByte, ValueType::kShort, ValueType::kSigned,
-                    ValueType::kEther, ValueType::kComboIp, ValueType::kAbinary,
-                    ValueType::kTlv, ValueType::kVsa, ValueType::kExtended,
-                    ValueType::kLongExtended, ValueType::kEvs}) {
+  for (auto type : {ValueType::kString,   ValueType::kOctets,       ValueType::kIpAddr,
+                    ValueType::kIpv6Addr, ValueType::kIpv6Prefix,   ValueType::kIpv4Prefix,
+                    ValueType::kInteger,  ValueType::kInteger64,    ValueType::kDate,
+                    ValueType::kIfId,     ValueType::kByte,         ValueType::kShort,
+                    ValueType::kSigned,   ValueType::kEther,        ValueType::kComboIp,
+                    ValueType::kAbinary,  ValueType::kTlv,          ValueType::kVsa,
+                    ValueType::kExtended, ValueType::kLongExtended, ValueType::kEvs}) {
     EXPECT_EQ(value_type_from_name(value_type_name(type)), type) << value_type_name(type);
   }
   EXPECT_EQ(value_type_from_name("UINT32"), ValueType::kInteger);

@@ -1,12 +1,11 @@
 // RADIUS cryptography over OpenSSL's MD5: password hiding, CHAP, HMAC-MD5
 // Message-Authenticator, Request/Response Authenticators, signing and verification.
-#include <bngkit/bng/radius/auth.hpp>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <bngkit/bng/radius/auth.hpp>
 #include <cstring>
 #include <memory>
 
@@ -148,9 +147,9 @@ Result<Authenticator> hmac_auth_field(std::span<const std::uint8_t> wire,
       return field;
     case AuthenticatorKind::kResponse:
       if (!request_auth) {
-        return make_error(std::errc::invalid_argument,
-                          std::string(code_name(code)) +
-                              " is a reply: the Request Authenticator is needed");
+        return make_error(
+            std::errc::invalid_argument,
+            std::string(code_name(code)) + " is a reply: the Request Authenticator is needed");
       }
       return *request_auth;
     case AuthenticatorKind::kUnknown:
@@ -168,10 +167,9 @@ Result<Authenticator> message_authenticator_of(std::span<const std::uint8_t> wir
     return make_error(std::errc::bad_message, "RADIUS packet has no Message-Authenticator");
   }
   if (framing.message_authenticator_count > 1) {
-    return make_error(std::errc::bad_message, "RADIUS packet has " +
-                                                  std::to_string(
-                                                      framing.message_authenticator_count) +
-                                                  " Message-Authenticator attributes");
+    return make_error(std::errc::bad_message,
+                      "RADIUS packet has " + std::to_string(framing.message_authenticator_count) +
+                          " Message-Authenticator attributes");
   }
   if (framing.message_authenticator_malformed || !framing.message_authenticator) {
     return make_error(std::errc::bad_message,
@@ -205,14 +203,13 @@ Result<Authenticator> random_authenticator() {
   return out;
 }
 
-Result<std::vector<std::uint8_t>> hide_password(std::string_view password,
-                                                std::string_view secret,
+Result<std::vector<std::uint8_t>> hide_password(std::string_view password, std::string_view secret,
                                                 const Authenticator& request_auth) {
   if (auto checked = check_secret(secret); !checked) return checked.error();
   if (password.size() > kMaxPasswordLength) {
-    return make_error(std::errc::value_too_large,
-                      "User-Password of " + std::to_string(password.size()) +
-                          " octets exceeds 128 (RFC 2865 5.2)");
+    return make_error(std::errc::value_too_large, "User-Password of " +
+                                                      std::to_string(password.size()) +
+                                                      " octets exceeds 128 (RFC 2865 5.2)");
   }
   const std::size_t size = std::max<std::size_t>(16, (password.size() + 15) / 16 * 16);
   std::vector<std::uint8_t> out(size, 0);
@@ -249,9 +246,9 @@ Result<std::vector<std::uint8_t>> hide_tunnel_password(std::string_view password
   if (auto checked = check_secret(secret); !checked) return checked.error();
   // tag (1) + salt (2) + whole blocks must fit 253: 15 blocks, so 239 password octets.
   if (password.size() > 239) {
-    return make_error(std::errc::value_too_large,
-                      "Tunnel-Password of " + std::to_string(password.size()) +
-                          " octets exceeds 239 (RFC 2868 3.5)");
+    return make_error(std::errc::value_too_large, "Tunnel-Password of " +
+                                                      std::to_string(password.size()) +
+                                                      " octets exceeds 239 (RFC 2868 3.5)");
   }
   salt[0] |= 0x80;  // RFC 2868: the most significant bit of the salt must be set
   const std::size_t size = (password.size() + 1 + 15) / 16 * 16;
@@ -290,17 +287,16 @@ Result<std::string> unhide_tunnel_password(std::span<const std::uint8_t> salted,
   const std::size_t length = clear[0];
   if (length > clear.size() - 1) {
     OPENSSL_cleanse(clear.data(), clear.size());
-    return make_error(std::errc::bad_message,
-                      "Tunnel-Password length octet " + std::to_string(length) +
-                          " exceeds the data (wrong shared secret?)");
+    return make_error(std::errc::bad_message, "Tunnel-Password length octet " +
+                                                  std::to_string(length) +
+                                                  " exceeds the data (wrong shared secret?)");
   }
   std::string out(reinterpret_cast<const char*>(clear.data() + 1), length);
   OPENSSL_cleanse(clear.data(), clear.size());
   return out;
 }
 
-Result<std::array<std::uint8_t, 17>> chap_password(std::uint8_t chap_id,
-                                                   std::string_view password,
+Result<std::array<std::uint8_t, 17>> chap_password(std::uint8_t chap_id, std::string_view password,
                                                    std::span<const std::uint8_t> challenge) {
   const std::uint8_t id[1] = {chap_id};
   auto hash = digest({id, as_bytes(password), challenge});
@@ -317,9 +313,9 @@ Result<void> verify_chap_password(const Packet& request, std::string_view passwo
     return make_error(std::errc::invalid_argument, "Access-Request has no CHAP-Password");
   }
   if (chap->value().size() != 17) {
-    return make_error(std::errc::bad_message,
-                      "CHAP-Password of " + std::to_string(chap->value().size()) +
-                          " octets is not 17 (RFC 2865 5.3)");
+    return make_error(std::errc::bad_message, "CHAP-Password of " +
+                                                  std::to_string(chap->value().size()) +
+                                                  " octets is not 17 (RFC 2865 5.3)");
   }
   const Attribute* challenge_attr = request.find(attr::kChapChallenge);
   const std::span<const std::uint8_t> challenge =
@@ -358,8 +354,7 @@ Result<std::string> get_user_password(const Packet& request, std::string_view se
                       "Access-Request has " + std::to_string(request.count(attr::kUserPassword)) +
                           " User-Password attributes, expected 1");
   }
-  return unhide_password(request.find(attr::kUserPassword)->value(), secret,
-                         request.authenticator);
+  return unhide_password(request.find(attr::kUserPassword)->value(), secret, request.authenticator);
 }
 
 Result<Authenticator> compute_authenticator(std::span<const std::uint8_t> wire,
@@ -387,8 +382,8 @@ Result<void> sign(std::span<std::uint8_t> wire, std::string_view secret,
   const auto code = static_cast<Code>(wire[0]);
   const auto kind = authenticator_kind(code);
   if (kind == AuthenticatorKind::kUnknown) {
-    return make_error(std::errc::not_supported,
-                      "RADIUS code " + std::to_string(wire[0]) + " has no known authenticator rule");
+    return make_error(std::errc::not_supported, "RADIUS code " + std::to_string(wire[0]) +
+                                                    " has no known authenticator rule");
   }
   if (kind == AuthenticatorKind::kResponse && !request_auth) {
     return make_error(std::errc::invalid_argument,
@@ -418,14 +413,21 @@ Result<std::vector<std::uint8_t>> encode(Packet& packet, std::string_view secret
                       std::string(code_name(packet.code)) +
                           " has an all-zero authenticator: set one from random_authenticator()");
   }
-  const bool wants_ma = options.add_message_authenticator ||
-                        packet.code == Code::kStatusServer ||
+  const bool wants_ma = options.add_message_authenticator || packet.code == Code::kStatusServer ||
                         packet.find(attr::kEapMessage) != nullptr;
-  if (wants_ma && packet.find(attr::kMessageAuthenticator) == nullptr) {
-    packet.add(Attribute::make(attr::kMessageAuthenticator, kZeroAuthenticator).value());
+  const bool adding = wants_ma && packet.find(attr::kMessageAuthenticator) == nullptr;
+  if (adding) {
+    // First, as the Blast-RADIUS (CVE-2024-3596) mitigations ask: a forger cannot then
+    // prefix chosen attributes ahead of it.
+    packet.attributes.insert(
+        packet.attributes.begin(),
+        Attribute::make(attr::kMessageAuthenticator, kZeroAuthenticator).value());
   }
   auto wire = packet.serialize();
-  if (!wire) return wire;
+  if (!wire) {
+    if (adding) packet.attributes.erase(packet.attributes.begin());
+    return wire;
+  }
   if (auto signed_ok = sign(*wire, secret, options.request_auth); !signed_ok) {
     return signed_ok.error();
   }
@@ -475,9 +477,8 @@ Result<void> verify_request(std::span<const std::uint8_t> wire, std::string_view
   return ok();
 }
 
-Result<void> verify_response(std::span<const std::uint8_t> wire,
-                             const Authenticator& request_auth, std::string_view secret,
-                             const VerifyOptions& options) {
+Result<void> verify_response(std::span<const std::uint8_t> wire, const Authenticator& request_auth,
+                             std::string_view secret, const VerifyOptions& options) {
   if (auto checked = check_secret(secret); !checked) return checked;
   auto framing = detail::scan(wire);
   if (!framing) return std::move(framing).error();

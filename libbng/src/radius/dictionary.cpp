@@ -1,8 +1,7 @@
 // The RADIUS dictionary: built-in tables plus FreeRADIUS dictionary files, and the text form
 // of attributes for logs and configuration.
-#include <bngkit/bng/radius/dictionary.hpp>
-
 #include <algorithm>
+#include <bngkit/bng/radius/dictionary.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -35,10 +34,14 @@ bool integer_like(ValueType type) noexcept {
 
 std::uint64_t max_of(ValueType type) noexcept {
   switch (type) {
-    case ValueType::kByte: return 0xff;
-    case ValueType::kShort: return 0xffff;
-    case ValueType::kInteger64: return ~std::uint64_t{0};
-    default: return 0xffffffffu;
+    case ValueType::kByte:
+      return 0xff;
+    case ValueType::kShort:
+      return 0xffff;
+    case ValueType::kInteger64:
+      return ~std::uint64_t{0};
+    default:
+      return 0xffffffffu;
   }
 }
 
@@ -70,8 +73,8 @@ struct Dictionary::Impl {
     std::uint8_t fixed_length = 0;
 
     [[nodiscard]] AttributeDef def() const {
-      return AttributeDef{vendor, number, name, type, encrypt, has_tag, concat, array,
-                          fixed_length};
+      return AttributeDef{vendor,  number, name,  type,        encrypt,
+                          has_tag, concat, array, fixed_length};
     }
   };
   struct VendorRec {
@@ -260,8 +263,8 @@ class DictionaryLoader {
         return fail(where, "END-VENDOR " + std::string(t[1]) + " without BEGIN-VENDOR");
       }
       if (lower(t[1]) != lower(block.vendor_name)) {
-        return fail(where, "END-VENDOR " + std::string(t[1]) + " closes BEGIN-VENDOR " +
-                               block.vendor_name);
+        return fail(
+            where, "END-VENDOR " + std::string(t[1]) + " closes BEGIN-VENDOR " + block.vendor_name);
       }
       block.vendor = 0;
       block.vendor_name.clear();
@@ -289,8 +292,8 @@ class DictionaryLoader {
     if (keyword == "$INCLUDE" || keyword == "$INCLUDE-") {
       if (t.size() != 2) return fail(where, std::string(keyword) + " needs exactly a file name");
       if (depth + 1 > kMaxDepth) {
-        return fail(where, "$INCLUDE nested deeper than " + std::to_string(kMaxDepth) +
-                               " (a loop?)");
+        return fail(where,
+                    "$INCLUDE nested deeper than " + std::to_string(kMaxDepth) + " (a loop?)");
       }
       std::filesystem::path path(t[1]);
       if (path.is_relative()) path = base_dir / path;
@@ -342,8 +345,8 @@ class DictionaryLoader {
       }
     }
 
-    const bool nested = t[2].find('.') != std::string_view::npos || !block.tlvs.empty() ||
-                        block.evs;
+    const bool nested =
+        t[2].find('.') != std::string_view::npos || !block.tlvs.empty() || block.evs;
     if (nested) {
       skipped_.insert(lower(rec.name));
       ++stats_.skipped;
@@ -448,9 +451,9 @@ class DictionaryLoader {
       if (good && rest.size() >= 3 && rest[1] == ',') {
         rec.format.type_size = static_cast<std::uint8_t>(rest[0] - '0');
         rec.format.length_size = static_cast<std::uint8_t>(rest[2] - '0');
-        good = (rec.format.type_size == 1 || rec.format.type_size == 2 ||
-                rec.format.type_size == 4) &&
-               rec.format.length_size <= 2;
+        good =
+            (rec.format.type_size == 1 || rec.format.type_size == 2 || rec.format.type_size == 4) &&
+            rec.format.length_size <= 2;
         if (rest.size() == 5 && rest[3] == ',' && rest[4] == 'c') {
           rec.format.continuation = true;
           good = good && rec.format.type_size == 1 && rec.format.length_size == 1;
@@ -473,11 +476,12 @@ class DictionaryLoader {
       return fail(where, "BEGIN-VENDOR needs a vendor name and an optional format=");
     }
     if (!block.vendor_name.empty()) {
-      return fail(where, "BEGIN-VENDOR " + std::string(t[1]) + " inside BEGIN-VENDOR " +
-                             block.vendor_name);
+      return fail(
+          where, "BEGIN-VENDOR " + std::string(t[1]) + " inside BEGIN-VENDOR " + block.vendor_name);
     }
     const auto* rec = d_.vendor(t[1]);
-    if (rec == nullptr) return fail(where, "BEGIN-VENDOR for unknown vendor '" + std::string(t[1]) + "'");
+    if (rec == nullptr)
+      return fail(where, "BEGIN-VENDOR for unknown vendor '" + std::string(t[1]) + "'");
     bool evs = false;
     if (t.size() == 3) {
       if (!t[2].starts_with("format=Extended-Vendor-Specific-")) {
@@ -501,8 +505,8 @@ class DictionaryLoader {
 Dictionary::Dictionary(Seed seed) : impl_(std::make_unique<Impl>()) {
   if (seed == Seed::kEmpty) return;
   for (const auto& v : kBuiltinVendors) {
-    impl_->put_vendor({v.id, std::string(v.name), VendorFormat{v.type_size, v.length_size,
-                                                               v.continuation}});
+    impl_->put_vendor(
+        {v.id, std::string(v.name), VendorFormat{v.type_size, v.length_size, v.continuation}});
   }
   for (const auto& a : kBuiltinAttributes) {
     impl_->put_attribute({a.vendor, a.number, std::string(a.name), a.type, a.encrypt, a.has_tag,
@@ -580,8 +584,7 @@ std::optional<std::string_view> Dictionary::value_name(std::uint32_t vendor_id,
   return std::string_view(it->second);
 }
 
-std::optional<std::uint64_t> Dictionary::value_of(std::uint32_t vendor_id,
-                                                  std::uint32_t attribute,
+std::optional<std::uint64_t> Dictionary::value_of(std::uint32_t vendor_id, std::uint32_t attribute,
                                                   std::string_view name) const {
   auto table = impl_->values.find(key(vendor_id, attribute));
   if (table == impl_->values.end()) return std::nullopt;
@@ -612,8 +615,8 @@ Result<Attribute> Dictionary::make(std::string_view name, std::string_view text)
     return make_error(std::errc::invalid_argument, def->name + " is not a wire attribute");
   }
   std::vector<std::uint8_t> bytes;
-  const auto named = integer_like(def->type) ? value_of(def->vendor, def->number, text)
-                                             : std::nullopt;
+  const auto named =
+      integer_like(def->type) ? value_of(def->vendor, def->number, text) : std::nullopt;
   if (def->has_tag && def->type == ValueType::kInteger) {
     // RFC 2868: the first octet is the tag (0 here), the value takes the other three.
     std::optional<std::uint64_t> number = named;
@@ -655,9 +658,9 @@ std::string format_one(const Dictionary& dict, std::uint32_t vendor_id, std::uin
                        std::span<const std::uint8_t> value) {
   const auto def = dict.find(vendor_id, number);
   if (!def) {
-    const std::string name = vendor_id != 0 ? "Vendor-" + std::to_string(vendor_id) + "-Attr-" +
-                                                  std::to_string(number)
-                                            : "Attr-" + std::to_string(number);
+    const std::string name =
+        vendor_id != 0 ? "Vendor-" + std::to_string(vendor_id) + "-Attr-" + std::to_string(number)
+                       : "Attr-" + std::to_string(number);
     return name + " = " + to_hex(value);
   }
   std::string name(def->name);
@@ -709,8 +712,8 @@ std::string Dictionary::format(const Attribute& attribute) const {
 
 std::string Dictionary::format(const Packet& packet) const {
   const auto name = code_name(packet.code);
-  std::string out = name.empty() ? "Code-" + std::to_string(static_cast<int>(packet.code))
-                                 : std::string(name);
+  std::string out =
+      name.empty() ? "Code-" + std::to_string(static_cast<int>(packet.code)) : std::string(name);
   out += " id=" + std::to_string(packet.identifier) +
          " length=" + std::to_string(packet.wire_size()) +
          " authenticator=" + to_hex(packet.authenticator);

@@ -1,8 +1,7 @@
 // RADIUS packet and attribute codec: framing checks, parse/serialize, Vendor-Specific
 // sub-attributes, and the Broadband Forum access-line attributes.
-#include <bngkit/bng/radius/packet.hpp>
-
 #include <algorithm>
+#include <bngkit/bng/radius/packet.hpp>
 #include <cstring>
 
 #include "wire.hpp"
@@ -18,8 +17,8 @@ Result<std::size_t> check_header(std::span<const std::uint8_t> wire) {
   }
   const std::size_t length = load_be16(&wire[2]);
   if (length < kHeaderSize || length > kMaxPacketSize) {
-    return make_error(std::errc::bad_message, "RADIUS Length field " + std::to_string(length) +
-                                                  " is outside 20..4096");
+    return make_error(std::errc::bad_message,
+                      "RADIUS Length field " + std::to_string(length) + " is outside 20..4096");
   }
   if (length > wire.size()) {
     return make_error(std::errc::bad_message, "RADIUS Length field " + std::to_string(length) +
@@ -63,14 +62,14 @@ template <typename Visit>
 Result<void> walk_vendor_data(std::span<const std::uint8_t> data, std::size_t base_offset,
                               const VendorFormat& format, Visit&& visit) {
   if (format.type_size != 1 && format.type_size != 2 && format.type_size != 4) {
-    return make_error(std::errc::invalid_argument,
-                      "vendor format type size " + std::to_string(format.type_size) +
-                          " is not 1, 2 or 4");
+    return make_error(
+        std::errc::invalid_argument,
+        "vendor format type size " + std::to_string(format.type_size) + " is not 1, 2 or 4");
   }
   if (format.length_size > 2) {
-    return make_error(std::errc::invalid_argument,
-                      "vendor format length size " + std::to_string(format.length_size) +
-                          " is not 0, 1 or 2");
+    return make_error(
+        std::errc::invalid_argument,
+        "vendor format length size " + std::to_string(format.length_size) + " is not 0, 1 or 2");
   }
   const std::size_t header =
       std::size_t{format.type_size} + format.length_size + (format.continuation ? 1u : 0u);
@@ -81,17 +80,23 @@ Result<void> walk_vendor_data(std::span<const std::uint8_t> data, std::size_t ba
   while (offset < data.size()) {
     const std::size_t at = base_offset + offset;
     if (data.size() - offset < header) {
-      return make_error(std::errc::bad_message,
-                        "vendor sub-attribute at offset " + std::to_string(at) + " needs " +
-                            std::to_string(header) + " header octets, " +
-                            std::to_string(data.size() - offset) + " left");
+      return make_error(std::errc::bad_message, "vendor sub-attribute at offset " +
+                                                    std::to_string(at) + " needs " +
+                                                    std::to_string(header) + " header octets, " +
+                                                    std::to_string(data.size() - offset) + " left");
     }
     const std::uint8_t* p = data.data() + offset;
     std::uint32_t type = 0;
     switch (format.type_size) {
-      case 1: type = p[0]; break;
-      case 2: type = detail::load_be16(p); break;
-      default: type = detail::load_be32(p); break;
+      case 1:
+        type = p[0];
+        break;
+      case 2:
+        type = detail::load_be16(p);
+        break;
+      default:
+        type = detail::load_be32(p);
+        break;
     }
     std::size_t sub_length = data.size() - offset;  // length_size 0: the rest
     if (format.length_size == 1) {
@@ -100,11 +105,11 @@ Result<void> walk_vendor_data(std::span<const std::uint8_t> data, std::size_t ba
       sub_length = detail::load_be16(p + format.type_size);
     }
     if (sub_length < header || sub_length > data.size() - offset) {
-      return make_error(std::errc::bad_message,
-                        "vendor sub-attribute type " + std::to_string(type) + " at offset " +
-                            std::to_string(at) + " has length " + std::to_string(sub_length) +
-                            (sub_length < header ? ", below its header size"
-                                                 : ", past the attribute end"));
+      return make_error(
+          std::errc::bad_message,
+          "vendor sub-attribute type " + std::to_string(type) + " at offset " + std::to_string(at) +
+              " has length " + std::to_string(sub_length) +
+              (sub_length < header ? ", below its header size" : ", past the attribute end"));
     }
     if (visit(SubAttribute{type, data.subspan(offset + header, sub_length - header)})) {
       return ok();
@@ -116,9 +121,9 @@ Result<void> walk_vendor_data(std::span<const std::uint8_t> data, std::size_t ba
 
 Result<std::uint32_t> vendor_id_of(const Attribute& attribute) {
   if (attribute.type() != attr::kVendorSpecific) {
-    return make_error(std::errc::invalid_argument,
-                      "attribute type " + std::to_string(attribute.type()) +
-                          " is not Vendor-Specific (26)");
+    return make_error(
+        std::errc::invalid_argument,
+        "attribute type " + std::to_string(attribute.type()) + " is not Vendor-Specific (26)");
   }
   const auto value = attribute.value();
   if (value.size() < 5) {
@@ -142,9 +147,9 @@ Attribute::Attribute(std::uint8_t type, std::span<const std::uint8_t> value) noe
 
 Result<Attribute> Attribute::make(std::uint8_t type, std::span<const std::uint8_t> value) {
   if (value.size() > kMaxAttributeValue) {
-    return make_error(std::errc::value_too_large,
-                      "attribute type " + std::to_string(type) + " value of " +
-                          std::to_string(value.size()) + " octets exceeds 253");
+    return make_error(std::errc::value_too_large, "attribute type " + std::to_string(type) +
+                                                      " value of " + std::to_string(value.size()) +
+                                                      " octets exceeds 253");
   }
   return Attribute(type, value);
 }
@@ -166,11 +171,11 @@ Result<VendorSpecific> parse_vendor_specific(const Attribute& attribute, VendorF
   if (!vendor_id) return std::move(vendor_id).error();
   VendorSpecific vsa;
   vsa.vendor = *vendor_id;
-  auto walked = walk_vendor_data(attribute.value().subspan(4), 6, format,
-                                 [&](const SubAttribute& sub) {
-                                   vsa.attributes.push_back(sub);
-                                   return false;
-                                 });
+  auto walked =
+      walk_vendor_data(attribute.value().subspan(4), 6, format, [&](const SubAttribute& sub) {
+        vsa.attributes.push_back(sub);
+        return false;
+      });
   if (!walked) {
     return Error{walked.error().code,
                  "vendor " + std::to_string(vsa.vendor) + ": " + walked.error().context};
@@ -179,8 +184,7 @@ Result<VendorSpecific> parse_vendor_specific(const Attribute& attribute, VendorF
 }
 
 Result<Attribute> make_vendor_specific(std::uint32_t vendor_id, std::uint32_t type,
-                                       std::span<const std::uint8_t> value,
-                                       VendorFormat format) {
+                                       std::span<const std::uint8_t> value, VendorFormat format) {
   if (vendor_id > 0x00ffffffu) {
     return make_error(std::errc::invalid_argument,
                       "vendor id " + std::to_string(vendor_id) + " does not fit in 24 bits");
@@ -201,17 +205,23 @@ Result<Attribute> make_vendor_specific(std::uint32_t vendor_id, std::uint32_t ty
   const std::size_t total = 4 + header + value.size();
   if (total > kMaxAttributeValue) {
     return make_error(std::errc::value_too_large,
-                      "vendor " + std::to_string(vendor_id) + " attribute " +
-                          std::to_string(type) + " value of " + std::to_string(value.size()) +
+                      "vendor " + std::to_string(vendor_id) + " attribute " + std::to_string(type) +
+                          " value of " + std::to_string(value.size()) +
                           " octets does not fit in one Vendor-Specific attribute");
   }
   std::array<std::uint8_t, kMaxAttributeValue> buffer{};
   detail::store_be32(buffer.data(), vendor_id);
   std::uint8_t* p = buffer.data() + 4;
   switch (format.type_size) {
-    case 1: p[0] = static_cast<std::uint8_t>(type); break;
-    case 2: detail::store_be16(p, static_cast<std::uint16_t>(type)); break;
-    default: detail::store_be32(p, type); break;
+    case 1:
+      p[0] = static_cast<std::uint8_t>(type);
+      break;
+    case 2:
+      detail::store_be16(p, static_cast<std::uint16_t>(type));
+      break;
+    default:
+      detail::store_be32(p, type);
+      break;
   }
   const auto sub_length = static_cast<std::uint16_t>(header + value.size());
   if (format.length_size == 1) {
@@ -257,9 +267,9 @@ Result<std::size_t> Packet::serialize_to(std::span<std::uint8_t> out) const {
                       "RADIUS packet of " + std::to_string(size) + " octets exceeds 4096");
   }
   if (out.size() < size) {
-    return make_error(std::errc::no_buffer_space,
-                      "RADIUS packet needs " + std::to_string(size) + " octets, buffer has " +
-                          std::to_string(out.size()));
+    return make_error(std::errc::no_buffer_space, "RADIUS packet needs " + std::to_string(size) +
+                                                      " octets, buffer has " +
+                                                      std::to_string(out.size()));
   }
   out[0] = static_cast<std::uint8_t>(code);
   out[1] = identifier;
@@ -371,24 +381,42 @@ AccessLine read_access_line(const Packet& packet) {
         case bbf::kAgentRemoteId:
           if (!line.remote_id) line.remote_id = std::string(as_text(sub.value));
           break;
-        case bbf::kActualDataRateUpstream: rate(line.actual_rate_up, sub.value); break;
-        case bbf::kActualDataRateDownstream: rate(line.actual_rate_down, sub.value); break;
-        case bbf::kMinimumDataRateUpstream: rate(line.minimum_rate_up, sub.value); break;
-        case bbf::kMinimumDataRateDownstream: rate(line.minimum_rate_down, sub.value); break;
-        case bbf::kAttainableDataRateUpstream: rate(line.attainable_rate_up, sub.value); break;
+        case bbf::kActualDataRateUpstream:
+          rate(line.actual_rate_up, sub.value);
+          break;
+        case bbf::kActualDataRateDownstream:
+          rate(line.actual_rate_down, sub.value);
+          break;
+        case bbf::kMinimumDataRateUpstream:
+          rate(line.minimum_rate_up, sub.value);
+          break;
+        case bbf::kMinimumDataRateDownstream:
+          rate(line.minimum_rate_down, sub.value);
+          break;
+        case bbf::kAttainableDataRateUpstream:
+          rate(line.attainable_rate_up, sub.value);
+          break;
         case bbf::kAttainableDataRateDownstream:
           rate(line.attainable_rate_down, sub.value);
           break;
-        case bbf::kMaximumDataRateUpstream: rate(line.maximum_rate_up, sub.value); break;
-        case bbf::kMaximumDataRateDownstream: rate(line.maximum_rate_down, sub.value); break;
+        case bbf::kMaximumDataRateUpstream:
+          rate(line.maximum_rate_up, sub.value);
+          break;
+        case bbf::kMaximumDataRateDownstream:
+          rate(line.maximum_rate_down, sub.value);
+          break;
         case bbf::kMinimumDataRateUpstreamLowPower:
           rate(line.minimum_rate_up_low_power, sub.value);
           break;
         case bbf::kMinimumDataRateDownstreamLowPower:
           rate(line.minimum_rate_down_low_power, sub.value);
           break;
-        case bbf::kMaximumInterleavingDelayUpstream: rate(line.maximum_delay_up, sub.value); break;
-        case bbf::kActualInterleavingDelayUpstream: rate(line.actual_delay_up, sub.value); break;
+        case bbf::kMaximumInterleavingDelayUpstream:
+          rate(line.maximum_delay_up, sub.value);
+          break;
+        case bbf::kActualInterleavingDelayUpstream:
+          rate(line.actual_delay_up, sub.value);
+          break;
         case bbf::kMaximumInterleavingDelayDownstream:
           rate(line.maximum_delay_down, sub.value);
           break;
@@ -397,11 +425,12 @@ AccessLine read_access_line(const Packet& packet) {
           break;
         case bbf::kAccessLoopEncapsulation:
           if (!line.encapsulation && sub.value.size() == 3) {
-            line.encapsulation = std::array<std::uint8_t, 3>{sub.value[0], sub.value[1],
-                                                             sub.value[2]};
+            line.encapsulation =
+                std::array<std::uint8_t, 3>{sub.value[0], sub.value[1], sub.value[2]};
           }
           break;
-        default: break;
+        default:
+          break;
       }
       return false;
     });
@@ -421,9 +450,9 @@ Result<void> add_access_line(Packet& packet, const AccessLine& line) {
                     std::string_view what) -> Result<void> {
     if (!id) return ok();
     if (id->empty() || id->size() > 247) {
-      return make_error(std::errc::invalid_argument,
-                        std::string(what) + " must be 1-247 octets, got " +
-                            std::to_string(id->size()));
+      return make_error(
+          std::errc::invalid_argument,
+          std::string(what) + " must be 1-247 octets, got " + std::to_string(id->size()));
     }
     return add(type, as_bytes(*id));
   };

@@ -1,8 +1,7 @@
 // Names of RADIUS packet codes and wire shapes.
+#include <algorithm>
 #include <bngkit/bng/radius/attributes.hpp>
 #include <bngkit/bng/radius/protocol.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -10,20 +9,34 @@ namespace bngkit::bng::radius {
 
 std::string_view code_name(Code code) noexcept {
   switch (code) {
-    case Code::kAccessRequest: return "Access-Request";
-    case Code::kAccessAccept: return "Access-Accept";
-    case Code::kAccessReject: return "Access-Reject";
-    case Code::kAccountingRequest: return "Accounting-Request";
-    case Code::kAccountingResponse: return "Accounting-Response";
-    case Code::kAccessChallenge: return "Access-Challenge";
-    case Code::kStatusServer: return "Status-Server";
-    case Code::kStatusClient: return "Status-Client";
-    case Code::kDisconnectRequest: return "Disconnect-Request";
-    case Code::kDisconnectAck: return "Disconnect-ACK";
-    case Code::kDisconnectNak: return "Disconnect-NAK";
-    case Code::kCoaRequest: return "CoA-Request";
-    case Code::kCoaAck: return "CoA-ACK";
-    case Code::kCoaNak: return "CoA-NAK";
+    case Code::kAccessRequest:
+      return "Access-Request";
+    case Code::kAccessAccept:
+      return "Access-Accept";
+    case Code::kAccessReject:
+      return "Access-Reject";
+    case Code::kAccountingRequest:
+      return "Accounting-Request";
+    case Code::kAccountingResponse:
+      return "Accounting-Response";
+    case Code::kAccessChallenge:
+      return "Access-Challenge";
+    case Code::kStatusServer:
+      return "Status-Server";
+    case Code::kStatusClient:
+      return "Status-Client";
+    case Code::kDisconnectRequest:
+      return "Disconnect-Request";
+    case Code::kDisconnectAck:
+      return "Disconnect-ACK";
+    case Code::kDisconnectNak:
+      return "Disconnect-NAK";
+    case Code::kCoaRequest:
+      return "CoA-Request";
+    case Code::kCoaAck:
+      return "CoA-ACK";
+    case Code::kCoaNak:
+      return "CoA-NAK";
   }
   return {};
 }

@@ -1,8 +1,7 @@
 // One codec per RADIUS wire shape, and the FreeRADIUS-style text form of each.
-#include <bngkit/bng/radius/value.hpp>
-
 #include <arpa/inet.h>
 
+#include <bngkit/bng/radius/value.hpp>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -94,15 +93,14 @@ Result<T> parse_number(std::string_view text, std::string_view what) {
 }
 
 Result<std::pair<std::string_view, unsigned>> split_prefix(std::string_view text,
-                                                          unsigned max_length) {
+                                                           unsigned max_length) {
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) return std::pair{text, max_length};
   auto length = parse_number<unsigned>(text.substr(slash + 1), "prefix length");
   if (!length) return std::move(length).error();
   if (*length > max_length) {
-    return make_error(std::errc::invalid_argument,
-                      "prefix length " + std::to_string(*length) + " exceeds " +
-                          std::to_string(max_length));
+    return make_error(std::errc::invalid_argument, "prefix length " + std::to_string(*length) +
+                                                       " exceeds " + std::to_string(max_length));
   }
   return std::pair{text.substr(0, slash), *length};
 }
@@ -189,9 +187,9 @@ Result<std::vector<std::uint8_t>> encode_ipv6prefix(const Ipv6Prefix& prefix) {
                       "IPv6 prefix length " + std::to_string(prefix.length) + " exceeds 128");
   }
   if (!host_bits_clear(prefix.address, prefix.length)) {
-    return make_error(std::errc::invalid_argument,
-                      ipv6_text(prefix.address.data()) + "/" + std::to_string(prefix.length) +
-                          " has bits set past the prefix length");
+    return make_error(std::errc::invalid_argument, ipv6_text(prefix.address.data()) + "/" +
+                                                       std::to_string(prefix.length) +
+                                                       " has bits set past the prefix length");
   }
   const std::size_t octets = (prefix.length + 7u) / 8u;
   std::vector<std::uint8_t> out{0, prefix.length};
@@ -206,9 +204,9 @@ Result<std::vector<std::uint8_t>> encode_ipv4prefix(const Ipv4Prefix& prefix) {
   }
   const auto& bytes = prefix.address.bytes();
   if (!host_bits_clear(bytes, prefix.length)) {
-    return make_error(std::errc::invalid_argument,
-                      prefix.address.to_string() + "/" + std::to_string(prefix.length) +
-                          " has bits set past the prefix length");
+    return make_error(std::errc::invalid_argument, prefix.address.to_string() + "/" +
+                                                       std::to_string(prefix.length) +
+                                                       " has bits set past the prefix length");
   }
   std::vector<std::uint8_t> out{0, prefix.length};
   out.insert(out.end(), bytes.begin(), bytes.end());
@@ -273,14 +271,14 @@ Result<Ipv6Prefix> decode_ipv6prefix(std::span<const std::uint8_t> value) {
   }
   const auto bits = value.subspan(2);
   if (bits.size() * 8 < prefix.length) {
-    return make_error(std::errc::bad_message,
-                      "ipv6prefix length " + std::to_string(prefix.length) + " needs " +
-                          std::to_string((prefix.length + 7) / 8) + " octets, got " +
-                          std::to_string(bits.size()));
+    return make_error(std::errc::bad_message, "ipv6prefix length " + std::to_string(prefix.length) +
+                                                  " needs " +
+                                                  std::to_string((prefix.length + 7) / 8) +
+                                                  " octets, got " + std::to_string(bits.size()));
   }
   if (!host_bits_clear(bits, prefix.length)) {
-    return make_error(std::errc::bad_message, "ipv6prefix has bits set past its length " +
-                                                  std::to_string(prefix.length));
+    return make_error(std::errc::bad_message,
+                      "ipv6prefix has bits set past its length " + std::to_string(prefix.length));
   }
   std::memcpy(prefix.address.data(), bits.data(), bits.size());
   return prefix;
@@ -295,8 +293,8 @@ Result<Ipv4Prefix> decode_ipv4prefix(std::span<const std::uint8_t> value) {
                       "ipv4prefix length " + std::to_string(prefix.length) + " exceeds 32");
   }
   if (!host_bits_clear(value.subspan(2), prefix.length)) {
-    return make_error(std::errc::bad_message, "ipv4prefix has bits set past its length " +
-                                                  std::to_string(prefix.length));
+    return make_error(std::errc::bad_message,
+                      "ipv4prefix has bits set past its length " + std::to_string(prefix.length));
   }
   prefix.address = Ipv4::from_bytes(value.subspan(2));
   return prefix;
@@ -308,7 +306,8 @@ Result<void> check_value(ValueType type, std::span<const std::uint8_t> value,
     return size_error(value_type_name(type), value.size(), std::to_string(fixed_length));
   }
   auto sized = [&](std::size_t n) -> Result<void> {
-    if (value.size() != n) return size_error(value_type_name(type), value.size(), std::to_string(n));
+    if (value.size() != n)
+      return size_error(value_type_name(type), value.size(), std::to_string(n));
     return ok();
   };
   switch (type) {
@@ -317,13 +316,17 @@ Result<void> check_value(ValueType type, std::span<const std::uint8_t> value,
     case ValueType::kDate:
     case ValueType::kSigned:
       return sized(4);
-    case ValueType::kIpv6Addr: return sized(16);
+    case ValueType::kIpv6Addr:
+      return sized(16);
     case ValueType::kIfId:
     case ValueType::kInteger64:
       return sized(8);
-    case ValueType::kByte: return sized(1);
-    case ValueType::kShort: return sized(2);
-    case ValueType::kEther: return sized(6);
+    case ValueType::kByte:
+      return sized(1);
+    case ValueType::kShort:
+      return sized(2);
+    case ValueType::kEther:
+      return sized(6);
     case ValueType::kComboIp:
       if (value.size() != 4 && value.size() != 16) {
         return size_error("combo-ip", value.size(), "4 or 16");
@@ -377,14 +380,17 @@ Result<std::vector<std::uint8_t>> from_hex(std::string_view text) {
   for (; i < text.size(); ++i) {
     const char c = text[i];
     int nibble = -1;
-    if (c >= '0' && c <= '9') nibble = c - '0';
-    else if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
-    else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c >= '0' && c <= '9')
+      nibble = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      nibble = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      nibble = c - 'A' + 10;
+    else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      continue;
     else {
-      return make_error(std::errc::invalid_argument,
-                        std::string("'") + c + "' at position " + std::to_string(i) +
-                            " is not a hex digit");
+      return make_error(std::errc::invalid_argument, std::string("'") + c + "' at position " +
+                                                         std::to_string(i) + " is not a hex digit");
     }
     if (high < 0) {
       high = nibble;
@@ -400,9 +406,12 @@ Result<std::vector<std::uint8_t>> from_hex(std::string_view text) {
 std::string format_value(ValueType type, std::span<const std::uint8_t> value) {
   if (!check_value(type, value)) return to_hex(value);
   switch (type) {
-    case ValueType::kString: return quoted(value);
-    case ValueType::kIpAddr: return ipv4_text(value.data());
-    case ValueType::kIpv6Addr: return ipv6_text(value.data());
+    case ValueType::kString:
+      return quoted(value);
+    case ValueType::kIpAddr:
+      return ipv4_text(value.data());
+    case ValueType::kIpv6Addr:
+      return ipv6_text(value.data());
     case ValueType::kComboIp:
       return value.size() == 4 ? ipv4_text(value.data()) : ipv6_text(value.data());
     case ValueType::kIpv6Prefix: {
@@ -413,13 +422,18 @@ std::string format_value(ValueType type, std::span<const std::uint8_t> value) {
       const auto prefix = decode_ipv4prefix(value).value();
       return prefix.address.to_string() + "/" + std::to_string(prefix.length);
     }
-    case ValueType::kInteger: return std::to_string(detail::load_be32(value.data()));
+    case ValueType::kInteger:
+      return std::to_string(detail::load_be32(value.data()));
     case ValueType::kSigned:
       return std::to_string(static_cast<std::int32_t>(detail::load_be32(value.data())));
-    case ValueType::kInteger64: return std::to_string(decode_integer64(value).value());
-    case ValueType::kShort: return std::to_string(detail::load_be16(value.data()));
-    case ValueType::kByte: return std::to_string(value[0]);
-    case ValueType::kDate: return date_text(detail::load_be32(value.data()));
+    case ValueType::kInteger64:
+      return std::to_string(decode_integer64(value).value());
+    case ValueType::kShort:
+      return std::to_string(detail::load_be16(value.data()));
+    case ValueType::kByte:
+      return std::to_string(value[0]);
+    case ValueType::kDate:
+      return date_text(detail::load_be32(value.data()));
     case ValueType::kIfId: {
       char buf[24];
       std::snprintf(buf, sizeof buf, "%x:%x:%x:%x", detail::load_be16(&value[0]),
@@ -429,8 +443,8 @@ std::string format_value(ValueType type, std::span<const std::uint8_t> value) {
     }
     case ValueType::kEther: {
       char buf[24];
-      std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", value[0], value[1],
-                    value[2], value[3], value[4], value[5]);
+      std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", value[0], value[1], value[2],
+                    value[3], value[4], value[5]);
       return buf;
     }
     case ValueType::kOctets:
@@ -465,8 +479,8 @@ Result<std::vector<std::uint8_t>> parse_value(ValueType type, std::string_view t
                  ::inet_pton(AF_INET6, copy.c_str(), buf.data()) == 1) {
         out = bytes_of(buf);
       } else {
-        return make_error(std::errc::invalid_argument, "'" + copy + "' is not a valid " +
-                                                           std::string(value_type_name(type)));
+        return make_error(std::errc::invalid_argument,
+                          "'" + copy + "' is not a valid " + std::string(value_type_name(type)));
       }
       break;
     }

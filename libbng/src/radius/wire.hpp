@@ -2,14 +2,13 @@
 // walk over a packet's header and attribute framing.
 #pragma once
 
+#include <bngkit/bng/radius/protocol.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
-
-#include <bngkit/bng/radius/protocol.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::radius::detail {
 
@@ -70,17 +69,16 @@ Result<std::size_t> walk_attributes(std::span<const std::uint8_t> wire, std::siz
     const std::uint8_t type = wire[offset];
     const std::uint8_t attr_length = wire[offset + 1];
     if (attr_length < 2) {
-      return make_error(std::errc::bad_message,
-                        "RADIUS attribute type " + std::to_string(type) + " at offset " +
-                            std::to_string(offset) + " has length " +
-                            std::to_string(attr_length) + " (minimum 2)");
+      return make_error(std::errc::bad_message, "RADIUS attribute type " + std::to_string(type) +
+                                                    " at offset " + std::to_string(offset) +
+                                                    " has length " + std::to_string(attr_length) +
+                                                    " (minimum 2)");
     }
     if (attr_length > length - offset) {
       return make_error(std::errc::bad_message,
                         "RADIUS attribute type " + std::to_string(type) + " at offset " +
-                            std::to_string(offset) + " has length " +
-                            std::to_string(attr_length) + ", past the packet end at " +
-                            std::to_string(length));
+                            std::to_string(offset) + " has length " + std::to_string(attr_length) +
+                            ", past the packet end at " + std::to_string(length));
     }
     visit(offset, type, offset + 2, static_cast<std::size_t>(attr_length - 2));
     offset += attr_length;

@@ -3,14 +3,13 @@
 // on top agree with them). One codec per wire shape; no class per attribute.
 #pragma once
 
+#include <bngkit/bng/radius/protocol.hpp>
+#include <bngkit/bng_codec/export.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
-
-#include <bngkit/bng/radius/protocol.hpp>
-#include <bngkit/bng_codec/export.hpp>
 
 namespace bngkit::bng::radius {
 
@@ -61,10 +60,10 @@ struct AttributeDef {
   std::string_view name;
   ValueType type = ValueType::kOctets;
   Encryption encrypt = Encryption::kNone;
-  bool has_tag = false;            ///< RFC 2868 tunnel tag
-  bool concat = false;             ///< long values split over several attributes (EAP-Message)
-  bool array = false;              ///< repeated fixed-size values in one attribute
-  std::uint8_t fixed_length = 0;   ///< "octets[N]": exact value size; 0 when free
+  bool has_tag = false;           ///< RFC 2868 tunnel tag
+  bool concat = false;            ///< long values split over several attributes (EAP-Message)
+  bool array = false;             ///< repeated fixed-size values in one attribute
+  std::uint8_t fixed_length = 0;  ///< "octets[N]": exact value size; 0 when free
 };
 
 /// A name for one value of an enumerated integer attribute (FreeRADIUS "VALUE").

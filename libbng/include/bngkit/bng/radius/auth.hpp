@@ -5,6 +5,10 @@
 #pragma once
 
 #include <array>
+#include <bngkit/bng/radius/packet.hpp>
+#include <bngkit/bng/radius/protocol.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -12,11 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <bngkit/bng/radius/packet.hpp>
-#include <bngkit/bng/radius/protocol.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::radius {
 
@@ -62,13 +61,13 @@ using Md5Digest = std::array<std::uint8_t, 16>;
 /// as the challenge, or the Request Authenticator when there is none. Fails with a reason when
 /// CHAP-Password is missing, malformed (not 17 octets), or does not match.
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> verify_chap_password(const Packet& request,
-                                                                     std::string_view password);
+                                                                        std::string_view password);
 
 /// Sets User-Password to `password` hidden under the packet's current authenticator
 /// (replacing any User-Password already there, at the same position).
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> set_user_password(Packet& request,
-                                                                  std::string_view password,
-                                                                  std::string_view secret);
+                                                                     std::string_view password,
+                                                                     std::string_view secret);
 /// The cleartext of the packet's User-Password. Fails when there is none or it is malformed.
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<std::string> get_user_password(
     const Packet& request, std::string_view secret);
@@ -100,8 +99,10 @@ using Md5Digest = std::array<std::uint8_t, 16>;
 
 /// Options for encode().
 struct EncodeOptions {
-  /// Adds a Message-Authenticator if the packet has none (RFC 3579 demands one with
-  /// EAP-Message and RFC 5997 with Status-Server; encode adds it then anyway).
+  /// Adds a Message-Authenticator, as the first attribute, if the packet has none. RFC 3579
+  /// demands one with EAP-Message and RFC 5997 with Status-Server (encode adds it then anyway);
+  /// the Blast-RADIUS (CVE-2024-3596) mitigations ask for one, first, in every Access-Request
+  /// and every reply to one.
   bool add_message_authenticator = false;
   /// For replies: the Request Authenticator of the request being answered.
   std::optional<Authenticator> request_auth;
@@ -116,7 +117,8 @@ struct EncodeOptions {
 /// Options for the verify functions.
 struct VerifyOptions {
   /// Fail when there is no Message-Authenticator (always required with EAP-Message and for
-  /// Status-Server).
+  /// Status-Server). Set it for Access-Request and its replies once the peer sends one: that
+  /// is the Blast-RADIUS (CVE-2024-3596) defence.
   bool require_message_authenticator = false;
 };
 
@@ -131,7 +133,7 @@ struct VerifyOptions {
 /// match; this checks the Response Authenticator and the Message-Authenticator when present
 /// or required.
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> verify_response(
-    std::span<const std::uint8_t> wire, const Authenticator& request_auth,
-    std::string_view secret, const VerifyOptions& options = {});
+    std::span<const std::uint8_t> wire, const Authenticator& request_auth, std::string_view secret,
+    const VerifyOptions& options = {});
 
 }  // namespace bngkit::bng::radius

@@ -3,6 +3,10 @@
 // (ATTRIBUTE, VALUE, VENDOR, BEGIN-VENDOR/END-VENDOR, BEGIN-TLV/END-TLV, $INCLUDE).
 #pragma once
 
+#include <bngkit/bng/radius/attributes.hpp>
+#include <bngkit/bng/radius/packet.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -10,11 +14,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <bngkit/bng/radius/attributes.hpp>
-#include <bngkit/bng/radius/packet.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::radius {
 
@@ -34,6 +33,7 @@ struct DictionaryLoadStats {
 /// file may correct a built-in); for value names the first name of a number stays the one
 /// shown. Copyable; lookups on a const Dictionary are safe from many threads. Returned
 /// definitions point into the dictionary and stay valid until it is changed or destroyed.
+/// A moved-from Dictionary may only be assigned to or destroyed.
 class BNGKIT_BNG_CODEC_EXPORT Dictionary {
  public:
   /// What a new dictionary starts with.
@@ -51,9 +51,9 @@ class BNGKIT_BNG_CODEC_EXPORT Dictionary {
   /// and the error names "file:line" and what is wrong there.
   [[nodiscard]] Result<DictionaryLoadStats> load_file(const std::filesystem::path& path);
   /// Same, from text; `name` labels errors and $INCLUDE paths are relative to `base_dir`.
-  [[nodiscard]] Result<DictionaryLoadStats> load_string(
-      std::string_view text, std::string_view name = "<string>",
-      const std::filesystem::path& base_dir = {});
+  [[nodiscard]] Result<DictionaryLoadStats> load_string(std::string_view text,
+                                                        std::string_view name = "<string>",
+                                                        const std::filesystem::path& base_dir = {});
 
   /// Attribute (vendor, number); vendor 0 is the standard space.
   [[nodiscard]] std::optional<AttributeDef> find(std::uint32_t vendor_id,

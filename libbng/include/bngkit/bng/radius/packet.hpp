@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bngkit/bng/radius/protocol.hpp>
+#include <bngkit/bng/radius/value.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,11 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <bngkit/bng/radius/protocol.hpp>
-#include <bngkit/bng/radius/value.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::radius {
 
@@ -161,22 +160,22 @@ class BNGKIT_BNG_CODEC_EXPORT Packet {
 /// The Broadband Forum access-line attributes (vendor 3561, RFC 4679 / TR-101): what a BNG
 /// learns from the access node (DHCP option 82, PPPoE intermediate agent) and sends on.
 struct AccessLine {
-  std::optional<std::string> circuit_id;  ///< Agent-Circuit-Id (1)
-  std::optional<std::string> remote_id;   ///< Agent-Remote-Id (2)
-  std::optional<std::uint32_t> actual_rate_up;              ///< 129, kbit/s
-  std::optional<std::uint32_t> actual_rate_down;            ///< 130
-  std::optional<std::uint32_t> minimum_rate_up;             ///< 131
-  std::optional<std::uint32_t> minimum_rate_down;           ///< 132
-  std::optional<std::uint32_t> attainable_rate_up;          ///< 133
-  std::optional<std::uint32_t> attainable_rate_down;        ///< 134
-  std::optional<std::uint32_t> maximum_rate_up;             ///< 135
-  std::optional<std::uint32_t> maximum_rate_down;           ///< 136
-  std::optional<std::uint32_t> minimum_rate_up_low_power;   ///< 137
-  std::optional<std::uint32_t> minimum_rate_down_low_power; ///< 138
-  std::optional<std::uint32_t> maximum_delay_up;            ///< 139, ms
-  std::optional<std::uint32_t> actual_delay_up;             ///< 140
-  std::optional<std::uint32_t> maximum_delay_down;          ///< 141
-  std::optional<std::uint32_t> actual_delay_down;           ///< 142
+  std::optional<std::string> circuit_id;                     ///< Agent-Circuit-Id (1)
+  std::optional<std::string> remote_id;                      ///< Agent-Remote-Id (2)
+  std::optional<std::uint32_t> actual_rate_up;               ///< 129, kbit/s
+  std::optional<std::uint32_t> actual_rate_down;             ///< 130
+  std::optional<std::uint32_t> minimum_rate_up;              ///< 131
+  std::optional<std::uint32_t> minimum_rate_down;            ///< 132
+  std::optional<std::uint32_t> attainable_rate_up;           ///< 133
+  std::optional<std::uint32_t> attainable_rate_down;         ///< 134
+  std::optional<std::uint32_t> maximum_rate_up;              ///< 135
+  std::optional<std::uint32_t> maximum_rate_down;            ///< 136
+  std::optional<std::uint32_t> minimum_rate_up_low_power;    ///< 137
+  std::optional<std::uint32_t> minimum_rate_down_low_power;  ///< 138
+  std::optional<std::uint32_t> maximum_delay_up;             ///< 139, ms
+  std::optional<std::uint32_t> actual_delay_up;              ///< 140
+  std::optional<std::uint32_t> maximum_delay_down;           ///< 141
+  std::optional<std::uint32_t> actual_delay_down;            ///< 142
   /// Access-Loop-Encapsulation (144): data link, encapsulation 1, encapsulation 2.
   std::optional<std::array<std::uint8_t, 3>> encapsulation;
 
@@ -190,6 +189,6 @@ struct AccessLine {
 /// Appends the set fields as one Vendor-Specific attribute each, in RFC 4679 order. Fails when
 /// an identifier is empty or longer than 247 octets (nothing is appended then).
 [[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> add_access_line(Packet& packet,
-                                                                 const AccessLine& line);
+                                                                   const AccessLine& line);
 
 }  // namespace bngkit::bng::radius

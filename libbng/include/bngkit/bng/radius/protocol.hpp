@@ -3,11 +3,10 @@
 #pragma once
 
 #include <array>
+#include <bngkit/bng_codec/export.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include <bngkit/bng_codec/export.hpp>
 
 namespace bngkit::bng::radius {
 

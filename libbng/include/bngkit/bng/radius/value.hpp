@@ -4,16 +4,15 @@
 #pragma once
 
 #include <array>
+#include <bngkit/bng/dhcp/ipv4.hpp>
+#include <bngkit/bng/radius/attributes.hpp>
+#include <bngkit/bng_codec/export.hpp>
+#include <bngkit/common/result.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <bngkit/bng/dhcp/ipv4.hpp>
-#include <bngkit/bng/radius/attributes.hpp>
-#include <bngkit/bng_codec/export.hpp>
-#include <bngkit/common/result.hpp>
 
 namespace bngkit::bng::radius {
 
@@ -79,14 +78,15 @@ struct Ipv4Prefix {
 
 /// Checks that `value` has the size its shape requires (e.g. 4 for kInteger, 2-18 for
 /// kIpv6Prefix, 1-253 for kString), and `fixed_length` when non-zero.
-[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> check_value(
-    ValueType type, std::span<const std::uint8_t> value, std::uint8_t fixed_length = 0);
+[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT Result<void> check_value(ValueType type,
+                                                               std::span<const std::uint8_t> value,
+                                                               std::uint8_t fixed_length = 0);
 
 /// The text form of a value (FreeRADIUS style: dotted quads, "2001:db8::/32", "0:0:0:1",
 /// decimal integers, strings as they are with non-printables escaped, octets as 0x hex).
 /// A value whose size is wrong for its shape is shown as 0x hex.
-[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT std::string format_value(
-    ValueType type, std::span<const std::uint8_t> value);
+[[nodiscard]] BNGKIT_BNG_CODEC_EXPORT std::string format_value(ValueType type,
+                                                               std::span<const std::uint8_t> value);
 
 /// Parses the text form of a value into wire octets (integers in decimal or 0x hex;
 /// octets as 0x hex or as raw text). Enumerated names are the Dictionary's business.
