@@ -1,0 +1,145 @@
+// The udp-fanout daemon as operators run it, in network namespaces: `run` with real
+// traffic, /metrics driven by real state, /health/live and /health/ready, and a clean
+// exit on SIGTERM.
+#include <gtest/gtest.h>
+
+#include "daemon_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using bngkit::fanout::Endpoint;
+using fotest::Receiver;
+using fotest::sample;
+using fotest::Sender;
+using fotest::slurp;
+using fotest::TempDir;
+using fotest::Topology;
+using fotest::wait_until;
+
+TEST(UdpFanoutDaemon, RunsServesRealMetricsAndHealthAndStopsOnSigterm) {
+  FANOUT_REQUIRE_NET_ADMIN();
+  Topology topo(3);
+  ASSERT_TRUE(topo.ok()) << topo.error;
+  std::vector<std::unique_ptr<Receiver>> rx;
+  for (std::size_t i = 0; i < 3; ++i) {
+    rx.push_back(std::make_unique<Receiver>(topo.receivers[i]->name(),
+                                            Topology::receiver_endpoint(i, 9000), true));
+    ASSERT_TRUE(rx.back()->start());
+  }
+  TempDir dir;
+  const auto cfg = dir.write("fanout.toml", R"(
+[[listeners]]
+name = "flows"
+bind = "10.77.0.1:2055"
+policy = "replicate"
+[[listeners.downstream]]
+name = "r0"
+address = "10.78.0.2:9000"
+[[listeners.downstream]]
+name = "r1"
+address = "10.78.1.2:9000"
+[listeners.settings]
+recv_buf_size = 16777216
+
+[[listeners]]
+name = "syslog"
+bind = "10.77.0.1:5514"
+policy = "balance"
+[[listeners.downstream]]
+name = "r2"
+address = "10.78.2.2:9000"
+[listeners.settings]
+recv_buf_size = 16777216
+
+[health]
+protocol = "udp_echo"
+interval_secs = "200ms"
+timeout_secs = "100ms"
+failure_threshold = 2
+
+[metrics]
+bind = "10.77.0.1:9190"
+)");
+  const auto log = (dir.path / "daemon.log").string();
+  auto daemon = fotest::spawn(topo.fanout->name(), {UDP_FANOUT_BIN, "run", "--config", cfg}, log);
+  const std::string client = topo.client->name();
+  auto get = [&](const std::string& path) {
+    return fotest::http_get(client, "10.77.0.1", 9190, path);
+  };
+  ASSERT_TRUE(wait_until([&] { return get("/health/ready").first == 200; }, 5s)) << slurp(log);
+  EXPECT_EQ(get("/health/live").first, 200);
+
+  Sender s(client);
+  s.send(Endpoint::parse("10.77.0.1:2055").value(), 1, 0, 1000, 500);
+  s.send(Endpoint::parse("10.77.0.1:5514").value(), 2, 0, 300, 100);
+  ASSERT_TRUE(wait_until(
+      [&] { return rx[0]->count() == 1000 && rx[1]->count() == 1000 && rx[2]->count() == 300; },
+      5s))
+      << rx[0]->count() << " " << rx[1]->count() << " " << rx[2]->count() << "\n"
+      << get("/metrics").second;
+  std::string m;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        m = get("/metrics").second;
+        return sample(m, "udp_fanout_packets_forwarded_total{listener=\"flows\"}") == 2000.0 &&
+               sample(m, "udp_fanout_packets_forwarded_total{listener=\"syslog\"}") == 300.0;
+      },
+      3s))
+      << m;
+  EXPECT_EQ(sample(m, "udp_fanout_packets_received_total{listener=\"flows\"}"), 1000.0) << m;
+  EXPECT_EQ(sample(m, "udp_fanout_bytes_received_total{listener=\"flows\"}"), 500000.0) << m;
+  EXPECT_EQ(sample(m, "udp_fanout_bytes_forwarded_total{listener=\"flows\"}"), 1000000.0) << m;
+  EXPECT_EQ(sample(m, "udp_fanout_packets_received_total{listener=\"syslog\"}"), 300.0) << m;
+  EXPECT_EQ(
+      sample(m, "udp_fanout_packets_dropped_total{listener=\"flows\",reason=\"no_downstream\"}"),
+      0.0)
+      << m;
+  EXPECT_EQ(sample(m, "udp_fanout_downstream_active{listener=\"flows\"}"), 2.0) << m;
+  EXPECT_EQ(sample(m,
+                   "udp_fanout_downstream_health{address=\"10.78.1.2:9000\",downstream=\"r1\","
+                   "listener=\"flows\",source=\"static\"}"),
+            1.0)
+      << m;
+
+  // r1 dies: health and the active count say so, and delivery to r0 goes on.
+  rx[1]->stop();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        m = get("/metrics").second;
+        return sample(m,
+                      "udp_fanout_downstream_health{address=\"10.78.1.2:9000\",downstream=\"r1\","
+                      "listener=\"flows\",source=\"static\"}") == 0.0;
+      },
+      3s))
+      << m;
+  EXPECT_EQ(sample(m, "udp_fanout_downstream_active{listener=\"flows\"}"), 1.0) << m;
+  EXPECT_EQ(get("/health/ready").first, 200);  // every listener still has somewhere to send
+
+  // r2 dies: syslog has nobody left, its datagrams are dropped and counted, not ready.
+  rx[2]->stop();
+  ASSERT_TRUE(wait_until([&] { return get("/health/ready").first == 503; }, 3s));
+  const auto ready = get("/health/ready");
+  EXPECT_NE(ready.second.find("listener syslog: no healthy downstream"), std::string::npos)
+      << ready.second;
+  EXPECT_EQ(get("/health/live").first, 200);
+  s.send(Endpoint::parse("10.77.0.1:5514").value(), 2, 300, 50, 100);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        m = get("/metrics").second;
+        return sample(m,
+                      "udp_fanout_packets_dropped_total{listener=\"syslog\",reason=\"no_"
+                      "downstream\"}") == 50.0;
+      },
+      3s))
+      << m;
+
+  daemon.kill(SIGTERM);
+  EXPECT_EQ(daemon.wait_exit(5s), 0) << slurp(log);
+  const auto text = slurp(log);
+  EXPECT_NE(text.find("SIGTERM: stopping"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopped"), std::string::npos) << text;
+  EXPECT_EQ(get("/health/live").first, 0) << "nothing listens after exit";
+}
+
+}  // namespace
