@@ -159,10 +159,25 @@ struct opt_walk {
 /* Per-CPU scratch. The option walk state lives here too, not on the stack: values loaded
  * from a map are unknown to the verifier, so the bpf_loop callbacks below verify once for
  * every offset instead of once per constant offset. */
+/* What main() decided about the reply, for build_reply(). */
+struct reply_plan {
+  __be32 yiaddr_be;
+  __be32 ciaddr_be; /* ciaddr field of the reply (0 in an OFFER) */
+  __be32 giaddr_be;
+  __be32 dst_ip_be;
+  __be32 server_ip_be;
+  __u32 dhcp_off; /* offset of the request's BOOTP message in the frame */
+  __u32 pool_id;
+  __be16 dst_port_be;
+  __u8 reply_type;
+  __u8 pad;
+};
+
 struct fp_scratch {
   __u8 req[REQ_BUF];
   __u8 rep[REP_BUF];
   struct opt_walk w;
+  struct reply_plan plan;
 } __attribute__((aligned(8)));
 
 struct {
@@ -392,10 +407,150 @@ static __always_inline long put_echo(struct xdp_md* ctx, struct fp_scratch* s, _
   return 0;
 }
 
-#define COUNT(st, f)      \
-  do {                    \
-    if (st) (st)->f += 1; \
-  } while (0)
+/* Per-CPU counters: no atomics needed. `st` is checked once, right after its lookup. */
+#define COUNT(st, f) ((st)->f += 1)
+
+/* Builds the reply (IPv4 + UDP + BOOTP) in scratch.rep from scratch.plan and scratch.w, and
+ * returns its IPv4 length, or BUILD_*. A global function: the verifier checks it once, on
+ * its own, instead of once for every combination of paths that leads to the call, and
+ * every value it reads comes from map memory (unknown to the verifier, so no constant
+ * offsets to tell paths apart). That keeps the program far below the verifier's limits. */
+#define BUILD_ERROR (-1)
+#define BUILD_TOO_BIG (-2)
+#define BUILD_NO_POOL (-3)
+
+__noinline int build_reply(struct xdp_md* ctx) {
+  struct fp_scratch* s = scratch();
+  if (!s) return BUILD_ERROR;
+  const struct reply_plan* plan = &s->plan;
+  __u32 pool_id = plan->pool_id;
+  const struct bng_fp_pool* pool = bpf_map_lookup_elem(&pool_params, &pool_id);
+  if (!pool) return BUILD_NO_POOL;
+
+  /* BOOTP fixed part of the reply (RFC 2131 table 3). */
+  __u8* rep = s->rep;
+  const struct opt_walk* w = &s->w;
+  const __u8 reply_type = plan->reply_type;
+  __u64* z = (__u64*)&rep[R_BOOTP + B_SNAME]; /* sname + file: 192 zero bytes */
+#pragma unroll
+  for (int i = 0; i < 192 / 8; i++) z[i] = 0;
+  z = (__u64*)&rep[R_BOOTP + B_COOKIE]; /* cookie + first 60 option bytes (300 minimum) */
+#pragma unroll
+  for (int i = 0; i < 64 / 8; i++) z[i] = 0;
+  rep[R_BOOTP + B_OP] = 2;
+  rep[R_BOOTP + B_HTYPE] = 1;
+  rep[R_BOOTP + B_HLEN] = 6;
+  rep[R_BOOTP + 3] = 0;                                     /* hops */
+  *(__u32*)&rep[R_BOOTP + B_XID] = *(__u32*)&s->req[B_XID]; /* xid */
+  *(__u16*)&rep[R_BOOTP + 8] = 0;                           /* secs */
+  *(__u16*)&rep[R_BOOTP + B_FLAGS] = *(__u16*)&s->req[B_FLAGS];
+  *(__u32*)&rep[R_BOOTP + B_CIADDR] = plan->ciaddr_be;
+  *(__u32*)&rep[R_BOOTP + B_YIADDR] = plan->yiaddr_be;
+  *(__u32*)&rep[R_BOOTP + B_SIADDR] = 0;
+  *(__u32*)&rep[R_BOOTP + B_GIADDR] = plan->giaddr_be;
+#pragma unroll
+  for (int i = 0; i < 4; i++)
+    *(__u32*)&rep[R_BOOTP + B_CHADDR + 4 * i] = *(__u32*)&s->req[B_CHADDR + 4 * i];
+  *(__be32*)&rep[R_BOOTP + B_COOKIE] = bpf_htonl(0x63825363);
+
+  /* Options: 53 54 51 58 59 1 3 6 [28 15 26 if asked] [61 82 echoed] 255. */
+  __u32 o = launder(s, R_OPTS);
+  rep_u8(s, o, 53);
+  rep_u8(s, o + 1, 1);
+  rep_u8(s, o + 2, reply_type);
+  o += 3;
+  o = put_opt32(s, o, 54, plan->server_ip_be);
+  o = put_opt32(s, o, 51, pool->lease_time_be);
+  if (pool->t1_be) o = put_opt32(s, o, 58, pool->t1_be);
+  if (pool->t2_be) o = put_opt32(s, o, 59, pool->t2_be);
+  if (pool->subnet_mask_be) o = put_opt32(s, o, 1, pool->subnet_mask_be);
+  if (pool->router_be) o = put_opt32(s, o, 3, pool->router_be);
+  __u32 ndns = pool->dns_count;
+  if (ndns > BNG_FP_DNS_MAX) ndns = BNG_FP_DNS_MAX;
+  if (ndns) {
+    rep_u8(s, o, 6);
+    rep_u8(s, o + 1, (__u8)(4 * ndns));
+    o += 2;
+#pragma unroll
+    for (int i = 0; i < BNG_FP_DNS_MAX; i++) {
+      if (i < ndns) rep_be32(s, o + 4 * i, pool->dns_be[i]);
+    }
+    o += 4 * ndns;
+  }
+  if ((w->want & WANT_28) && pool->broadcast_be) o = put_opt32(s, o, 28, pool->broadcast_be);
+  __u32 dlen = pool->domain_len;
+  if ((w->want & WANT_15) && dlen > 0 && dlen <= BNG_FP_DOMAIN_MAX) {
+    rep_u8(s, o, 15);
+    rep_u8(s, o + 1, (__u8)dlen);
+    o += 2;
+    /* Copies all BNG_FP_DOMAIN_MAX bytes (one constant-size copy, no branch per byte);
+     * what lies past dlen is overwritten by later options or zeroed after END. */
+    __builtin_memcpy(&s->rep[o & REP_MASK], pool->domain, BNG_FP_DOMAIN_MAX);
+    o += dlen;
+  }
+  if ((w->want & WANT_26) && pool->mtu_be) {
+    const __u8* m = (const __u8*)&pool->mtu_be;
+    rep_u8(s, o, 26);
+    rep_u8(s, o + 1, 2);
+    rep_u8(s, o + 2, m[0]);
+    rep_u8(s, o + 3, m[1]);
+    o += 4;
+  }
+  if (w->cid_len && put_echo(ctx, s, &o, 61, plan->dhcp_off + w->cid_off, w->cid_len)) {
+    return BUILD_ERROR;
+  }
+  /* RFC 3046 2.2: the server copies option 82 into its reply; it goes last. */
+  if (w->o82_len && put_echo(ctx, s, &o, 82, plan->dhcp_off + w->o82_off, w->o82_len)) {
+    return BUILD_ERROR;
+  }
+  rep_u8(s, o, 255);
+  o += 1;
+  /* Zeros after END: the padding to a multiple of 4 and to the 300-octet minimum, and over
+   * whatever the domain copy left behind. */
+#pragma unroll
+  for (int i = 0; i < (BNG_FP_DOMAIN_MAX + 4) / 4; i++)
+    *(__u32*)&s->rep[(o + 4 * i) & REP_MASK] = 0;
+
+  __u32 bootp_len = (o - R_BOOTP + 3) & ~3U;
+  if (bootp_len < BOOTP_MIN_LEN) bootp_len = BOOTP_MIN_LEN;
+  bootp_len = launder(s, bootp_len);
+  __u32 rep_ip_len = sizeof(struct iphdr) + sizeof(struct udphdr) + bootp_len;
+  __u32 limit = DHCP_MIN_IP_LEN;
+  if ((w->seen & SEEN_57) && w->max_msg_size > limit) limit = w->max_msg_size;
+  if (rep_ip_len > limit || rep_ip_len > REP_MASK) {
+    return BUILD_TOO_BIG;
+  }
+
+  /* UDP header and checksum (pseudo header + UDP header + message). */
+  __be16 udp_len_be = bpf_htons(sizeof(struct udphdr) + bootp_len);
+  *(__be16*)&rep[R_UDP + 0] = bpf_htons(DHCP_SERVER_PORT);
+  *(__be16*)&rep[R_UDP + 2] = plan->dst_port_be;
+  *(__be16*)&rep[R_UDP + 4] = udp_len_be;
+  *(__be16*)&rep[R_UDP + 6] = 0;
+  __u64 usum = sum_be32(plan->server_ip_be) + sum_be32(plan->dst_ip_be) + bpf_htons(IPPROTO_UDP) +
+               udp_len_be;
+  usum += sum_bytes(&rep[R_UDP], sizeof(struct udphdr) + bootp_len);
+  __u16 ucsum = csum_fold64(usum);
+  *(__u16*)&rep[R_UDP + 6] = ucsum ? ucsum : 0xffff;
+
+  /* IPv4 header: no options, DF with ID 0 (an atomic datagram, RFC 6864). */
+  rep[R_IP + 0] = 0x45;
+  rep[R_IP + 1] = 0;
+  *(__be16*)&rep[R_IP + 2] = bpf_htons(rep_ip_len);
+  *(__be16*)&rep[R_IP + 4] = 0;
+  *(__be16*)&rep[R_IP + 6] = bpf_htons(0x4000);
+  rep[R_IP + 8] = 64;
+  rep[R_IP + 9] = IPPROTO_UDP;
+  *(__u16*)&rep[R_IP + 10] = 0;
+  *(__be32*)&rep[R_IP + 12] = plan->server_ip_be;
+  *(__be32*)&rep[R_IP + 16] = plan->dst_ip_be;
+  __u64 isum = 0;
+#pragma unroll
+  for (int i = 0; i < 10; i++) isum += *(__u16*)&rep[R_IP + 2 * i];
+  *(__u16*)&rep[R_IP + 10] = csum_fold64(isum);
+
+  return (int)rep_ip_len;
+}
 
 /* ---- The program --------------------------------------------------------------------- */
 
@@ -450,6 +605,7 @@ int dhcp_fastpath(struct xdp_md* ctx) {
 
   /* From here on: a DHCP request. Every outcome is counted. */
   struct bng_fp_stats* st = bpf_map_lookup_elem(&dhcp_stats, &zero);
+  if (!st) return XDP_PASS; /* a one-entry array: cannot happen, but the verifier asks */
   COUNT(st, rx_requests);
 
   struct bng_fp_config* cfgp = bpf_map_lookup_elem(&server_config, &zero);
@@ -639,127 +795,31 @@ int dhcp_fastpath(struct xdp_md* ctx) {
   }
   if (ciaddr != 0) ev_flags |= BNG_FP_EV_F_RENEW;
 
-  /* BOOTP fixed part of the reply (RFC 2131 table 3). */
-  __u8* rep = s->rep;
-  __u64* z = (__u64*)&rep[R_BOOTP + B_SNAME]; /* sname + file: 192 zero bytes */
-#pragma unroll
-  for (int i = 0; i < 192 / 8; i++) z[i] = 0;
-  z = (__u64*)&rep[R_BOOTP + B_COOKIE]; /* cookie + first 60 option bytes (300 minimum) */
-#pragma unroll
-  for (int i = 0; i < 64 / 8; i++) z[i] = 0;
-  rep[R_BOOTP + B_OP] = 2;
-  rep[R_BOOTP + B_HTYPE] = 1;
-  rep[R_BOOTP + B_HLEN] = 6;
-  rep[R_BOOTP + 3] = 0;                                     /* hops */
-  *(__u32*)&rep[R_BOOTP + B_XID] = *(__u32*)&s->req[B_XID]; /* xid */
-  *(__u16*)&rep[R_BOOTP + 8] = 0;                           /* secs */
-  *(__u16*)&rep[R_BOOTP + B_FLAGS] = *(__u16*)&s->req[B_FLAGS];
-  *(__u32*)&rep[R_BOOTP + B_CIADDR] = reply_type == DHCPACK ? ciaddr : 0;
-  *(__u32*)&rep[R_BOOTP + B_YIADDR] = sub.ip_be;
-  *(__u32*)&rep[R_BOOTP + B_SIADDR] = 0;
-  *(__u32*)&rep[R_BOOTP + B_GIADDR] = giaddr;
-#pragma unroll
-  for (int i = 0; i < 4; i++)
-    *(__u32*)&rep[R_BOOTP + B_CHADDR + 4 * i] = *(__u32*)&s->req[B_CHADDR + 4 * i];
-  *(__be32*)&rep[R_BOOTP + B_COOKIE] = bpf_htonl(0x63825363);
-
-  /* Options: 53 54 51 58 59 1 3 6 [28 15 26 if asked] [61 82 echoed] 255. */
-  __u32 o = launder(s, R_OPTS);
-  rep_u8(s, o, 53);
-  rep_u8(s, o + 1, 1);
-  rep_u8(s, o + 2, reply_type);
-  o += 3;
-  o = put_opt32(s, o, 54, cfg.server_ip_be);
-  o = put_opt32(s, o, 51, pool->lease_time_be);
-  if (pool->t1_be) o = put_opt32(s, o, 58, pool->t1_be);
-  if (pool->t2_be) o = put_opt32(s, o, 59, pool->t2_be);
-  if (pool->subnet_mask_be) o = put_opt32(s, o, 1, pool->subnet_mask_be);
-  if (pool->router_be) o = put_opt32(s, o, 3, pool->router_be);
-  __u32 ndns = pool->dns_count;
-  if (ndns > BNG_FP_DNS_MAX) ndns = BNG_FP_DNS_MAX;
-  if (ndns) {
-    rep_u8(s, o, 6);
-    rep_u8(s, o + 1, (__u8)(4 * ndns));
-    o += 2;
-#pragma unroll
-    for (int i = 0; i < BNG_FP_DNS_MAX; i++) {
-      if (i < ndns) rep_be32(s, o + 4 * i, pool->dns_be[i]);
-    }
-    o += 4 * ndns;
-  }
-  if ((w.want & WANT_28) && pool->broadcast_be) o = put_opt32(s, o, 28, pool->broadcast_be);
-  __u32 dlen = pool->domain_len;
-  if ((w.want & WANT_15) && dlen > 0 && dlen <= BNG_FP_DOMAIN_MAX) {
-    rep_u8(s, o, 15);
-    rep_u8(s, o + 1, (__u8)dlen);
-    o += 2;
-    /* Copies all BNG_FP_DOMAIN_MAX bytes (one constant-size copy, no branch per byte);
-     * what lies past dlen is overwritten by later options or zeroed after END. */
-    __builtin_memcpy(&s->rep[o & REP_MASK], pool->domain, BNG_FP_DOMAIN_MAX);
-    o += dlen;
-  }
-  if ((w.want & WANT_26) && pool->mtu_be) {
-    const __u8* m = (const __u8*)&pool->mtu_be;
-    rep_u8(s, o, 26);
-    rep_u8(s, o + 1, 2);
-    rep_u8(s, o + 2, m[0]);
-    rep_u8(s, o + 3, m[1]);
-    o += 4;
-  }
-  if (w.cid_len && put_echo(ctx, s, &o, 61, dhcp_off + w.cid_off, w.cid_len)) {
-    COUNT(st, pass_malformed);
-    return XDP_PASS;
-  }
-  /* RFC 3046 2.2: the server copies option 82 into its reply; it goes last. */
-  if (w.o82_len && put_echo(ctx, s, &o, 82, dhcp_off + w.o82_off, w.o82_len)) {
-    COUNT(st, pass_malformed);
-    return XDP_PASS;
-  }
-  rep_u8(s, o, 255);
-  o += 1;
-  /* Zeros after END: the padding to a multiple of 4 and to the 300-octet minimum, and over
-   * whatever the domain copy left behind. */
-#pragma unroll
-  for (int i = 0; i < (BNG_FP_DOMAIN_MAX + 4) / 4; i++)
-    *(__u32*)&s->rep[(o + 4 * i) & REP_MASK] = 0;
-
-  __u32 bootp_len = (o - R_BOOTP + 3) & ~3U;
-  if (bootp_len < BOOTP_MIN_LEN) bootp_len = BOOTP_MIN_LEN;
-  bootp_len = launder(s, bootp_len);
-  __u32 rep_ip_len = sizeof(struct iphdr) + sizeof(struct udphdr) + bootp_len;
-  __u32 limit = DHCP_MIN_IP_LEN;
-  if ((w.seen & SEEN_57) && w.max_msg_size > limit) limit = w.max_msg_size;
-  if (rep_ip_len > limit || rep_ip_len > REP_MASK) {
+  /* The reply is built by build_reply() from this plan (see there for why). */
+  struct reply_plan* plan = &s->plan;
+  plan->yiaddr_be = sub.ip_be;
+  plan->ciaddr_be = reply_type == DHCPACK ? ciaddr : 0;
+  plan->giaddr_be = giaddr;
+  plan->dst_ip_be = dst_ip;
+  plan->server_ip_be = cfg.server_ip_be;
+  plan->dhcp_off = dhcp_off;
+  plan->pool_id = sub.pool_id;
+  plan->dst_port_be = dst_port;
+  plan->reply_type = reply_type;
+  int built = build_reply(ctx);
+  if (built == BUILD_TOO_BIG) {
     COUNT(st, pass_too_big);
     return XDP_PASS;
   }
-
-  /* UDP header and checksum (pseudo header + UDP header + message). */
-  __be16 udp_len_be = bpf_htons(sizeof(struct udphdr) + bootp_len);
-  *(__be16*)&rep[R_UDP + 0] = bpf_htons(DHCP_SERVER_PORT);
-  *(__be16*)&rep[R_UDP + 2] = dst_port;
-  *(__be16*)&rep[R_UDP + 4] = udp_len_be;
-  *(__be16*)&rep[R_UDP + 6] = 0;
-  __u64 usum = sum_be32(cfg.server_ip_be) + sum_be32(dst_ip) + bpf_htons(IPPROTO_UDP) + udp_len_be;
-  usum += sum_bytes(&rep[R_UDP], sizeof(struct udphdr) + bootp_len);
-  __u16 ucsum = csum_fold64(usum);
-  *(__u16*)&rep[R_UDP + 6] = ucsum ? ucsum : 0xffff;
-
-  /* IPv4 header: no options, DF with ID 0 (an atomic datagram, RFC 6864). */
-  rep[R_IP + 0] = 0x45;
-  rep[R_IP + 1] = 0;
-  *(__be16*)&rep[R_IP + 2] = bpf_htons(rep_ip_len);
-  *(__be16*)&rep[R_IP + 4] = 0;
-  *(__be16*)&rep[R_IP + 6] = bpf_htons(0x4000);
-  rep[R_IP + 8] = 64;
-  rep[R_IP + 9] = IPPROTO_UDP;
-  *(__u16*)&rep[R_IP + 10] = 0;
-  *(__be32*)&rep[R_IP + 12] = cfg.server_ip_be;
-  *(__be32*)&rep[R_IP + 16] = dst_ip;
-  __u64 isum = 0;
-#pragma unroll
-  for (int i = 0; i < 10; i++) isum += *(__u16*)&rep[R_IP + 2 * i];
-  *(__u16*)&rep[R_IP + 10] = csum_fold64(isum);
+  if (built == BUILD_NO_POOL) {
+    COUNT(st, pass_no_entry);
+    return XDP_PASS;
+  }
+  if (built <= 0 || built > REP_MASK) {
+    COUNT(st, pass_malformed);
+    return XDP_PASS;
+  }
+  __u32 rep_ip_len = built;
 
   /* Everything checked and built: report, then rewrite the frame. */
   struct bng_fp_lease_event* ev = bpf_ringbuf_reserve(&lease_events, sizeof(*ev), 0);
@@ -778,7 +838,7 @@ int dhcp_fastpath(struct xdp_md* ctx) {
     return XDP_PASS;
   }
   __u32 rn = ((rep_ip_len - 1) & REP_MASK) + 1;
-  if (bpf_xdp_store_bytes(ctx, l2, rep, rn) || bpf_xdp_store_bytes(ctx, 0, l2hdr, 12)) {
+  if (bpf_xdp_store_bytes(ctx, l2, s->rep, rn) || bpf_xdp_store_bytes(ctx, 0, l2hdr, 12)) {
     bpf_ringbuf_discard(ev, 0);
     COUNT(st, drop_error);
     return XDP_DROP;
