@@ -211,6 +211,46 @@ TEST(DhcpBuilder, RespectsMaximumMessageSize) {
             "DHCPOFFER needs 681 octets without optional options, the client accepts 548");
 }
 
+TEST(DhcpBuilder, OverloadsFileAndSnameBeforeDroppingOptions) {
+  const Message discover = parsed("udhcpc-discover.frame.hex");  // option 57 = 576
+  ReplyParams p = dnsmasq_like();
+  p.options = {{opt::subnet_mask, encode_ip(Ipv4(255, 255, 255, 0))},
+               {opt::router, encode_ip(Ipv4(10, 200, 0, 1))},
+               {opt::domain_name_server, Bytes(120, 10)},
+               {opt::host_name, Bytes(80, 'h')},
+               {opt::domain_name, Bytes(60, 'd')},
+               {opt::ntp_servers, Bytes(40, 10)}};
+  p.always_send = {{opt::vendor_specific, Bytes(60, 0x2b)}};
+  ReplyParams no_overload = p;
+  no_overload.allow_overload = false;
+  auto dropped = make_offer(discover, no_overload);
+  ASSERT_TRUE(dropped) << dropped.error().message();
+  EXPECT_FALSE(dropped->has_option(opt::ntp_servers));
+
+  auto offer = make_offer(discover, p);
+  ASSERT_TRUE(offer) << offer.error().message();
+  EXPECT_EQ(offer->overload(), 3);
+  EXPECT_EQ(codes_of(*offer),
+            (std::vector<std::uint8_t>{53, 52, 54, 51, 58, 59, 1, 3, 6, 12, 61, 15, 42, 43}));
+  std::vector<OptionArea> areas;
+  for (const Option& o : offer->options) areas.push_back(o.area);
+  EXPECT_EQ(std::vector<OptionArea>(areas.end() - 3, areas.end()),
+            (std::vector<OptionArea>{OptionArea::file, OptionArea::file, OptionArea::sname}));
+  auto bytes = offer->serialize();
+  ASSERT_TRUE(bytes) << bytes.error().message();
+  EXPECT_LE(bytes->size(), 548u);
+  // A client reads every option back, in the order the builder meant.
+  auto back = Message::parse(*bytes);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->options, offer->options);
+  EXPECT_EQ(back->option(opt::ntp_servers), Bytes(40, 10));
+  EXPECT_EQ(back->option(opt::vendor_specific), Bytes(60, 0x2b));
+  EXPECT_EQ(back->file_text(), "");
+  // sname starts with option 43 and ends with End then zeros.
+  EXPECT_EQ((*bytes)[44], opt::vendor_specific);
+  EXPECT_EQ((*bytes)[44 + 62], opt::end);
+}
+
 TEST(DhcpBuilder, Refusals) {
   const Message discover = parsed("udhcpc-discover.frame.hex");
   const Message request = parsed("udhcpc-request.frame.hex");

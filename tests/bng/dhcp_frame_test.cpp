@@ -166,6 +166,25 @@ TEST(DhcpFrame, MalformedFramesSayWhy) {
   EXPECT_EQ(r->payload.size(), 305u);
 }
 
+TEST(DhcpFrame, Ipv4OptionsAreSkipped) {
+  const auto payload = load_payload("dhclient-discover.frame.hex");
+  Bytes frame = *build_udp_frame(UdpFrame{}, payload);
+  // Router Alert (RFC 2113) makes the header 24 octets; UDP's checksum does not cover it.
+  frame.insert(frame.begin() + 34, {0x94, 0x04, 0x00, 0x00});
+  frame[14] = 0x46;
+  const std::uint16_t total = static_cast<std::uint16_t>((frame[16] << 8 | frame[17]) + 4);
+  frame[16] = static_cast<std::uint8_t>(total >> 8);
+  frame[17] = static_cast<std::uint8_t>(total);
+  frame[24] = frame[25] = 0;
+  const std::uint16_t sum = ipv4_header_checksum(std::span(frame).subspan(14, 24));
+  frame[24] = static_cast<std::uint8_t>(sum >> 8);
+  frame[25] = static_cast<std::uint8_t>(sum);
+  auto r = parse_udp_frame(frame);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->udp_offset, 38u);
+  EXPECT_EQ(Bytes(r->payload.begin(), r->payload.end()), payload);
+}
+
 TEST(DhcpFrame, BuildDhcpFrame) {
   auto m = Message::parse(load_payload("builder-offer-dhclient.dhcp.hex"));
   ASSERT_TRUE(m);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <bitset>
 #include <bngkit/bng/dhcp/builder.hpp>
+#include <optional>
 
 namespace bngkit::bng::dhcp {
 namespace {
@@ -36,6 +37,55 @@ const OptionValue* find_value(const std::vector<OptionValue>& values, std::uint8
     if (v.code == code) return &v;
   }
   return nullptr;
+}
+
+// Moves a suffix of the movable options (in order) into the file field, then the sname
+// field, adding option 52; the shortest suffix that makes the reply fit `limit` wins.
+std::optional<Message> overload_to_fit(const Message& reply, const std::bitset<256>& movable,
+                                       std::size_t limit) {
+  std::vector<std::size_t> candidates;
+  for (std::size_t i = 0; i < reply.options.size(); ++i) {
+    const Option& o = reply.options[i];
+    if (o.area == OptionArea::options && movable.test(o.code)) candidates.push_back(i);
+  }
+  for (std::size_t k = 1; k <= candidates.size(); ++k) {
+    Message m = reply;
+    std::vector<Option> moved;
+    for (std::size_t j = candidates.size() - k; j < candidates.size(); ++j) {
+      moved.push_back(reply.options[candidates[j]]);
+    }
+    for (std::size_t j = candidates.size(); j-- > candidates.size() - k;) {
+      m.options.erase(m.options.begin() + static_cast<std::ptrdiff_t>(candidates[j]));
+    }
+    // Each field keeps one octet for its End option.
+    std::size_t file_used = 0;
+    std::size_t sname_used = 0;
+    bool to_sname = false;
+    bool fits = true;
+    for (Option& o : moved) {
+      const std::size_t need = 2 + o.data.size();
+      if (!to_sname && file_used + need <= kFileSize - 1) {
+        o.area = OptionArea::file;
+        file_used += need;
+        continue;
+      }
+      to_sname = true;
+      if (sname_used + need > kSnameSize - 1) {
+        fits = false;
+        break;
+      }
+      o.area = OptionArea::sname;
+      sname_used += need;
+    }
+    // Moving more options only adds to the fields, so a suffix that does not fit ends it.
+    if (!fits) return std::nullopt;
+    const auto which = static_cast<std::uint8_t>((file_used ? 1 : 0) | (sname_used ? 2 : 0));
+    m.options.insert(m.options.begin() + 1, Option{opt::overload, {which}, OptionArea::options});
+    m.options.insert(m.options.end(), std::make_move_iterator(moved.begin()),
+                     std::make_move_iterator(moved.end()));
+    if (m.wire_size() <= limit) return m;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -108,8 +158,10 @@ Result<Message> make_reply(const Message& request, MessageType type, const Reply
     }
   }
 
-  // Codes that may be dropped to fit, in the order they were added.
+  // Codes that may be dropped to fit, in the order they were added, and codes that may move
+  // into the file/sname fields.
   std::vector<std::uint8_t> droppable;
+  std::bitset<256> movable;
   if (!nak) {
     std::bitset<256> added;
     if (const auto prl = request.parameter_request_list()) {
@@ -119,6 +171,7 @@ Result<Message> make_reply(const Message& request, MessageType type, const Reply
         const OptionValue* value = forced ? forced : find_value(params.options, code);
         if (value == nullptr) continue;
         added.set(code);
+        movable.set(code);
         reply.add_option(code, value->data);
         if (!forced) droppable.push_back(code);
       }
@@ -126,10 +179,14 @@ Result<Message> make_reply(const Message& request, MessageType type, const Reply
     for (const OptionValue& v : params.always_send) {
       if (added.test(v.code)) continue;
       added.set(v.code);
+      movable.set(v.code);
       reply.add_option(v.code, v.data);
     }
   }
-  if (!params.message.empty()) reply.add_option(opt::message, encode_string(params.message));
+  if (!params.message.empty()) {
+    reply.add_option(opt::message, encode_string(params.message));
+    movable.set(opt::message);
+  }
   if (auto id = request.option(opt::client_id)) reply.add_option(opt::client_id, *id);
   if (auto agent = request.option(opt::relay_agent_info)) {
     reply.add_option(opt::relay_agent_info, *agent);
@@ -137,6 +194,9 @@ Result<Message> make_reply(const Message& request, MessageType type, const Reply
 
   const std::size_t limit = reply_size_limit(request);
   reply.pad_to = std::min(reply.pad_to, limit);
+  if (reply.wire_size() > limit && params.allow_overload) {
+    if (auto packed = overload_to_fit(reply, movable, limit)) reply = std::move(*packed);
+  }
   while (reply.wire_size() > limit && !droppable.empty()) {
     reply.remove_option(droppable.back());
     droppable.pop_back();

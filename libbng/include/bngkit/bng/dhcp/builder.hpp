@@ -46,6 +46,9 @@ struct ReplyParams {
   std::string message;
   /// Zero-pad the reply to at least this many octets (RFC 1542 BOOTP minimum by default).
   std::size_t min_size = kBootpMinSize;
+  /// When the reply exceeds the client's limit, move configured options into the unused
+  /// file and sname fields with option 52 (RFC 2131 4.1, RFC 2132 9.3) before dropping any.
+  bool allow_overload = true;
 };
 
 /// Largest DHCP message (UDP payload) the client accepts: option 57 minus IP and UDP headers
@@ -55,8 +58,11 @@ struct ReplyParams {
 /// A reply of `type` (offer, ack or nak) to `request`. Option order: 53, 54, 51, 58, 59, then
 /// requested options in parameter-request-list order, then the remaining always-send options,
 /// 56, 61 (echoed, RFC 6842) and 82 last (echoed verbatim, RFC 3046). When the reply exceeds
-/// reply_size_limit(), requested options are dropped from the least preferred end; an error
-/// results when the mandatory part alone does not fit. Fails when the request's type does not
+/// reply_size_limit(), the last configured options move to the file, then the sname field
+/// (option 52 right after 53; 53, 54, 51, 58, 59, 61 and 82 stay in the options field where
+/// relays and simple clients look); if that is not enough, requested options are dropped from
+/// the least preferred end instead. An error results when the mandatory part alone does not
+/// fit. Fails when the request's type does not
 /// fit the reply (OFFER answers DISCOVER; ACK answers REQUEST or INFORM; NAK answers REQUEST),
 /// when mandatory parameters are missing, or when a configured option is one the builder owns
 /// (0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255).
