@@ -130,10 +130,13 @@ struct Model::Impl {
   std::unique_ptr<NodeSet> nodes;
 
   // Derived from the sets, kept current by the merge observers.
-  std::map<std::string, PoolSpace, std::less<>> spaces;  // valid, present pools
-  std::map<AddrKey, std::set<std::string>> holders;      // present allocations by address
-  std::set<AddrKey> conflicted;                          // holders with more than one
-  std::map<AddrKey, std::int64_t> quarantine;            // local: not before this time
+  std::map<std::string, PoolSpace, std::less<>> spaces;       // valid, present pools
+  std::map<AddrKey, std::set<std::string>> holders;           // present allocations by address
+  std::set<AddrKey> conflicted;                               // holders with more than one
+  std::map<AddrKey, std::int64_t> quarantine;                 // local: not before this time
+  mutable std::map<std::string, double, std::less<>> usable;  // cache: pool -> usable grants
+  std::function<void()> on_change;
+  Counters counters;
 
   [[nodiscard]] std::int64_t now() const { return opt.now_ms(); }
 
@@ -146,12 +149,18 @@ struct Model::Impl {
     holders.clear();
     conflicted.clear();
     quarantine.clear();
+    usable.clear();
+  }
+
+  void changed() const {
+    if (on_change) on_change();
   }
 
   // ---- observers keeping the derived indexes true
 
   void on_pool(const std::string& id, const Entry<Pool>*, const Entry<Pool>& after) {
     spaces.erase(id);
+    usable.erase(id);
     if (!after.present()) return;
     // A peer's pool definition is state like any other; only a valid one is allocated from.
     if (auto v = validate_pool(after.value); v && v->id == id) spaces.emplace(id, PoolSpace(*v));
@@ -205,6 +214,8 @@ struct Model::Impl {
     }
     merge_loaded(novel);
     for (auto& [ak, until] : held_back) quarantine[ak] = std::max(quarantine[ak], until);
+    counters.superseded += held_back.size();
+    changed();
     return novel;
   }
 
@@ -376,6 +387,7 @@ struct Model::Impl {
       if (!applied) return applied.error();
       repaired += d.allocations.size();
     }
+    counters.repaired += repaired;
     return repaired;
   }
 
@@ -725,9 +737,44 @@ Result<Model::MergeStats> Model::merge(const ModelDelta& delta) {
   std::lock_guard lock(impl_->mu);
   auto applied = impl_->apply(delta);
   if (!applied) return applied.error();
+  impl_->counters.merged += applied->size();
   auto repaired = impl_->repair();
   if (!repaired) return repaired.error();
   return MergeStats{applied->size(), *repaired};
+}
+
+std::pair<ModelDelta, ModelWatermark> Model::changes_since(const ModelWatermark& seen) const {
+  std::lock_guard lock(impl_->mu);
+  const auto& i = *impl_;
+  return {{i.pools->delta_since(seen.pools), i.allocs->delta_since(seen.allocations),
+           i.nodes->delta_since(seen.nodes)},
+          {i.pools->watermark(), i.allocs->watermark(), i.nodes->watermark()}};
+}
+
+void Model::set_change_listener(std::function<void()> listener) {
+  std::lock_guard lock(impl_->mu);
+  impl_->on_change = std::move(listener);
+}
+
+std::optional<Model::PoolUsage> Model::pool_usage(std::string_view id) const {
+  std::lock_guard lock(impl_->mu);
+  const std::string key(id);
+  if (!impl_->pools->contains(key)) return std::nullopt;
+  PoolUsage u;
+  if (auto sit = impl_->spaces.find(key); sit != impl_->spaces.end()) {
+    auto [cached, inserted] = impl_->usable.try_emplace(key, 0.0);
+    if (inserted) cached->second = sit->second.usable_count();
+    u.usable = cached->second;
+  }
+  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
+    if (k.pool_id == key && impl_->visible(k) != nullptr) ++u.allocated;
+  });
+  return u;
+}
+
+Model::Counters Model::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
 }
 
 bool Model::same_state(const Model& other) const {
@@ -759,6 +806,7 @@ Result<void> Model::restore(const std::filesystem::path& source) {
   if (auto r = impl_->load(); !r) return r;
   auto repaired = impl_->repair();
   if (!repaired) return repaired.error();
+  impl_->changed();  // a new epoch: peers get everything again
   return ok();
 }
 

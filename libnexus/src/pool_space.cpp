@@ -121,4 +121,22 @@ bool PoolSpace::in_share(const Share& s, std::uint64_t u) const {
   return owner && *owner == s.index;
 }
 
+double PoolSpace::usable_count() const {
+  if (units_ <= (std::uint64_t{1} << 22)) {
+    std::uint64_t n = 0;
+    for (std::uint64_t u = 0; u < units_; ++u) n += usable(u) ? 1 : 0;
+    return static_cast<double>(n);
+  }
+  double n = static_cast<double>(units_) - static_cast<double>(blocked_.size());
+  if (skip_edges_) n -= 2;
+  const u128 first = base_;
+  const u128 last = value_of(units_ - 1) + span_of(shift_);
+  for (auto [lo, hi] : excluded_) {
+    lo = std::max(lo, first);
+    hi = std::min(hi, last);
+    if (lo <= hi) n -= static_cast<double>(((hi - lo) >> shift_) + 1);
+  }
+  return std::max(n, 0.0);
+}
+
 }  // namespace bngkit::nexus::detail

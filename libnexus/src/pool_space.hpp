@@ -45,6 +45,9 @@ class PoolSpace {
   /// The t-th unit (0 <= t < share.size) of a share.
   [[nodiscard]] std::uint64_t unit_in_share(const Share& s, std::uint64_t t) const;
   [[nodiscard]] bool in_share(const Share& s, std::uint64_t u) const;
+  /// How many units are usable: exact for pools of up to 2^22 units, else computed from the
+  /// blocked units and exclusion sizes (overlapping exclusions counted twice).
+  [[nodiscard]] double usable_count() const;
 
  private:
   [[nodiscard]] u128 value_of(std::uint64_t u) const;

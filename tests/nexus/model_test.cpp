@@ -635,5 +635,55 @@ TEST(Durability, BackupAndOnlineRestore) {
   EXPECT_EQ(mem->backup(dir.path() / "x.db").error().code, std::errc::not_supported);
 }
 
+TEST(Observing, ChangesSinceListenerUsageAndCounters) {
+  Fixture f;
+  auto a = f.make("a");
+  auto b = f.make("b");
+  int changes = 0;
+  a->set_change_listener([&] { ++changes; });
+  Pool p = v4_pool("p", "10.20.0.0/28");  // 14 usable hosts
+  p.gateway = ip("10.20.0.1");
+  p.exclusions = {cidr("10.20.0.8/30")};  // .8-.11
+  ASSERT_TRUE(a->create_pool(p).ok());
+  EXPECT_EQ(changes, 1);
+  const ModelWatermark w0 = a->watermark();
+  ASSERT_TRUE(a->allocate("p", "s1").ok());
+  ASSERT_TRUE(a->allocate("p", "s2").ok());
+  EXPECT_EQ(changes, 3);
+  // What changed after w0, read with the watermark that covers it.
+  auto [delta, w1] = a->changes_since(w0);
+  EXPECT_EQ(delta.allocations.size(), 2U);
+  EXPECT_TRUE(delta.pools.empty());
+  EXPECT_EQ(w1, a->watermark());
+  EXPECT_TRUE(a->changes_since(w1).first.empty());
+  // A merge that brings nothing new is no change; one that does is.
+  ASSERT_TRUE(a->merge(a->full_delta()).ok());
+  EXPECT_EQ(changes, 3);
+  ASSERT_TRUE(b->merge(a->full_delta()).ok());
+  ASSERT_TRUE(b->heartbeat({"olt", "", "", {}}).ok());
+  ASSERT_TRUE(a->merge(b->full_delta()).ok());
+  EXPECT_EQ(changes, 4);
+  EXPECT_EQ(a->counters().merged, 1U);
+  // 16 addresses - network - broadcast - gateway - 4 excluded = 9 usable, 2 held.
+  auto u = a->pool_usage("p");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_EQ(u->usable, 9.0);
+  EXPECT_EQ(u->allocated, 2U);
+  EXPECT_NEAR(u->utilisation(), 2.0 / 9.0, 1e-9);
+  EXPECT_FALSE(a->pool_usage("nope").has_value());
+  // A huge IPv6 pool is counted without walking it.
+  Pool v6;
+  v6.id = "v6";
+  v6.network = cidr("2001:db8::/64");
+  v6.exclusions = {cidr("2001:db8::/96")};
+  ASSERT_TRUE(a->create_pool(v6).ok());
+  auto u6 = a->pool_usage("v6");
+  ASSERT_TRUE(u6.has_value());
+  EXPECT_DOUBLE_EQ(u6->usable, 18446744073709551616.0 / 2 - 4294967296.0);
+  a->set_change_listener({});
+  ASSERT_TRUE(a->allocate("p", "s3").ok());
+  EXPECT_EQ(changes, 5);  // the IPv6 pool; nothing after the listener was removed
+}
+
 }  // namespace
 }  // namespace bngkit::nexus

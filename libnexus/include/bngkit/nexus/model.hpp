@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bngkit::nexus {
@@ -352,6 +353,33 @@ class BNGKIT_NEXUS_EXPORT Model {
   [[nodiscard]] Result<MergeStats> merge(const ModelDelta& delta);
   /// True when both replicas hold exactly the same entries.
   [[nodiscard]] bool same_state(const Model& other) const;
+  /// What changed here since a peer's watermark and the watermark that covers it, read
+  /// together (a change made between two separate calls would otherwise be skipped).
+  [[nodiscard]] std::pair<ModelDelta, ModelWatermark> changes_since(
+      const ModelWatermark& seen) const;
+  /// Called after every change to this replica's state — local writes, merges that brought
+  /// something new, repairs, restores — so replication can push it at once. It runs under
+  /// the model's lock: keep it short and do not call back into the model.
+  void set_change_listener(std::function<void()> listener);
+
+  // ---- observing
+  /// Addresses (grants) a pool can hand out and how many are held now.
+  struct PoolUsage {
+    double usable = 0;          ///< usable grants (see README: exact up to 2^22 units)
+    std::size_t allocated = 0;  ///< visible allocations
+    [[nodiscard]] double utilisation() const noexcept {
+      return usable > 0 ? static_cast<double>(allocated) / usable : 0.0;
+    }
+  };
+  [[nodiscard]] std::optional<PoolUsage> pool_usage(std::string_view id) const;
+  /// Totals since this model was opened.
+  struct Counters {
+    std::uint64_t merged = 0;      ///< entries merged from peers that changed this replica
+    std::uint64_t repaired = 0;    ///< address conflicts resolved here by re-allocating a loser
+    std::uint64_t superseded = 0;  ///< grants of ours replaced by a concurrent allocation of
+                                   ///< the same subscriber elsewhere (address held back)
+  };
+  [[nodiscard]] Counters counters() const;
 
   // ---- durability
   /// Online, consistent copy of the store (see Store::backup).
