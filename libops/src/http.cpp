@@ -115,7 +115,14 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 Response Router::dispatch(Request& request) const {
-  const auto segments = split_path(request.path);
+  auto segments = split_path(request.raw_path.empty() ? request.path : request.raw_path);
+  if (!request.raw_path.empty()) {
+    for (auto& segment : segments) {
+      auto decoded = url_decode(segment);
+      if (!decoded) return Response::error(400, "bad percent-escape in request target");
+      segment = std::move(*decoded);
+    }
+  }
   bool path_known = false;
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
@@ -207,6 +214,7 @@ class Session : public std::enable_shared_from_this<Session> {
       response = Response::error(400, "bad percent-escape in request target");
     } else {
       request.path = std::move(*path);
+      request.raw_path = std::string(target.substr(0, qpos));
       request.query = std::move(query.value());
       for (const auto& field : req) {
         std::string name(field.name_string());

@@ -100,6 +100,13 @@ TEST_F(ServerTest, ServesRoutesWithQueryAndBody) {
   EXPECT_EQ(last_status_.load(), 201);
 }
 
+TEST_F(ServerTest, AnEscapedSlashStaysInsideOneParam) {
+  auto res = request(http::verb::post, "/echo/circuit-id:olt1%2F1%2F1", "");
+  EXPECT_EQ(res.result_int(), 201);
+  EXPECT_EQ(res.body(), "{\"name\":\"circuit-id:olt1/1/1\",\"q\":\"\",\"body\":\"\"}");
+  EXPECT_EQ(request(http::verb::post, "/echo/a/b", "").result_int(), 404);
+}
+
 TEST_F(ServerTest, OversizedBodyIsRefusedWith413) {
   auto res = request(http::verb::post, "/echo/x", std::string(1000, 'a'));
   EXPECT_EQ(res.result_int(), 413);

@@ -30,6 +30,9 @@ struct BNGKIT_OPS_EXPORT Request {
   std::map<std::string, std::string> params;      ///< values of {name} route segments
   std::map<std::string, std::string> headers;     ///< lower-cased names
   std::string body;
+  /// The path as sent, escapes kept; when set, the router splits it before decoding, so an
+  /// escaped slash (%2F) stays inside one {param} ("circuit-id:olt1%2F1%2F1").
+  std::string raw_path;
 
   /// A header value by lower-case name, if present.
   [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
