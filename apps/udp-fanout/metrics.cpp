@@ -36,6 +36,12 @@ FanoutMetrics::FanoutMetrics(prometheus::Registry& registry)
                            .Name("udp_fanout_packets_dropped_total")
                            .Help("Datagrams or copies not delivered, by reason")
                            .Register(registry)),
+      slow_path_packets_(BuildCounter()
+                             .Name("udp_fanout_packets_slow_path_total")
+                             .Help("TC engine: datagrams the program left to the stack "
+                                   "(fragments, IP options, other interfaces) and the userspace "
+                                   "socket relayed; included in received")
+                             .Register(registry)),
       downstream_active_(BuildGauge()
                              .Name("udp_fanout_downstream_active")
                              .Help("Downstreams the listener delivers to now")
@@ -71,6 +77,7 @@ void FanoutMetrics::update(const std::vector<fanout::ListenerStatus>& status) {
           dropped_packets_.Add({{"listener", l.name}, {"reason", std::string(to_string(reason))}}),
           now.dropped[i], before.dropped[i]);
     }
+    advance(slow_path_packets_.Add(labels), now.slow_path_packets, before.slow_path_packets);
     before = now;
 
     downstream_active_.Add(labels).Set(static_cast<double>(l.active_downstreams));

@@ -29,6 +29,7 @@ class FanoutMetrics {
   prometheus::Family<prometheus::Counter>& forwarded_packets_;
   prometheus::Family<prometheus::Counter>& forwarded_bytes_;
   prometheus::Family<prometheus::Counter>& dropped_packets_;
+  prometheus::Family<prometheus::Counter>& slow_path_packets_;
   prometheus::Family<prometheus::Gauge>& downstream_active_;
   prometheus::Family<prometheus::Gauge>& downstream_health_;
   prometheus::Family<prometheus::Gauge>& listener_up_;

@@ -3,6 +3,7 @@
 #include <bngkit/fanout/selector.hpp>
 #include <bngkit/fanout/stats.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace bngkit::fanout {
@@ -39,7 +40,7 @@ constexpr std::pair<DropReason, std::string_view> kDrops[] = {
     {DropReason::truncated, "truncated"},
     {DropReason::too_big, "too_big"},
     {DropReason::send_error, "send_error"},
-    {DropReason::no_neighbor, "no_neighbor"},
+    {DropReason::no_route, "no_route"},
     {DropReason::redirect_failed, "redirect_failed"},
     {DropReason::malformed, "malformed"}};
 static_assert(std::size(kDrops) == kDropReasonCount);
@@ -84,6 +85,10 @@ std::vector<std::string> config_problems(const FanoutConfig& config) {
       if (!seen.insert(d.address).second) {
         problems.push_back(who + ": downstream " + d.address.to_string() + " listed twice");
       }
+      if (d.address == l.bind) {
+        problems.push_back(who + ": downstream " + d.address.to_string() +
+                           " is the listener itself (a loop)");
+      }
       if (d.address.address_be == 0 || d.address.port == 0) {
         problems.push_back(who + ": downstream \"" + d.name + "\" needs an address and a port");
       }
@@ -108,6 +113,12 @@ std::vector<std::string> config_problems(const FanoutConfig& config) {
     if (s.max_datagram_size < 1 || s.max_datagram_size > 65535) {
       problems.push_back(who + ": max_datagram_size must be 1-65535");
     }
+  }
+  const auto tc_listeners = std::count_if(config.listeners.begin(), config.listeners.end(),
+                                          [](const auto& l) { return l.mode == Mode::tc_ebpf; });
+  if (config.listeners.size() > kMaxListenersTc && tc_listeners > 0) {
+    problems.push_back("the TC engine serves at most " + std::to_string(kMaxListenersTc) +
+                       " listeners in one config");
   }
   const auto& h = config.health;
   if (h.enabled) {

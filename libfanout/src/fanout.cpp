@@ -3,6 +3,7 @@
 #include <bngkit/fanout/fanout.hpp>
 #include <bngkit/fanout/selector.hpp>
 
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,6 +35,7 @@ struct Fanout::Impl {
   mutable std::mutex mutex;
   std::vector<ListenerState> listeners;
   std::unique_ptr<HealthProber> prober;
+  std::shared_ptr<TcDataplane> tc;  // loaded when a listener asks for tc_ebpf
   bool started = false;
 
   [[nodiscard]] Health health_of(const Endpoint& e) const {
@@ -144,9 +146,24 @@ Result<void> Fanout::start() {
     }
   }
 
-  for (auto& l : d.listeners) {
+  std::string tc_unavailable;
+  const bool want_tc = std::any_of(d.listeners.begin(), d.listeners.end(),
+                                   [](const auto& l) { return l.config.mode == Mode::tc_ebpf; });
+  if (want_tc) {
+    auto dp = TcDataplane::open(d.config.tc);
+    if (dp) {
+      d.tc = std::move(dp).value();
+    } else {
+      tc_unavailable = "loading the TC program: " + dp.error().message();
+    }
+  }
+  std::vector<fanout_listener_key> tc_keys;
+  for (std::size_t index = 0; index < d.listeners.size(); ++index) {
+    auto& l = d.listeners[index];
     if (l.config.mode == Mode::tc_ebpf) {
-      auto tc = make_tc_engine(l.config, d.config.tc);
+      auto tc = d.tc ? make_tc_engine(l.config, static_cast<std::uint32_t>(index), d.tc)
+                     : Result<std::unique_ptr<Engine>>(
+                           make_error(std::errc::function_not_supported, tc_unavailable));
       if (tc) {
         l.engine = std::move(tc).value();
         if (auto r = l.engine->start(); !r) {
@@ -156,7 +173,9 @@ Result<void> Fanout::start() {
       } else {
         l.fallback_reason = tc.error().message();
       }
-      if (!l.engine) {
+      if (l.engine) {
+        tc_keys.push_back({l.config.bind.address_be, htons(l.config.bind.port), 0});
+      } else {
         spdlog::warn("listener {}: TC eBPF engine unavailable, falling back to userspace: {}",
                      l.config.name, l.fallback_reason);
       }
@@ -172,6 +191,8 @@ Result<void> Fanout::start() {
     }
     d.publish(l);
   }
+  // Entries of listeners an earlier run had and this config does not.
+  if (d.tc) d.tc->prune_listeners(tc_keys);
   d.update_probe_targets();
   d.started = true;
   return ok();

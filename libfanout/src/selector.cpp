@@ -10,6 +10,7 @@ namespace bngkit::fanout {
 
 static_assert(kLookupTableSize == FANOUT_TABLE_SIZE);
 static_assert(kMaxDownstreamsTc == FANOUT_MAX_DOWNSTREAMS);
+static_assert(kMaxListenersTc == FANOUT_MAX_LISTENERS);
 
 namespace {
 

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "net.hpp"
@@ -93,6 +94,12 @@ class Worker {
   WorkerCounters counters_;
   std::uint32_t last_overflow_ = 0;
   std::uint64_t rr_ = 0;
+  std::uint16_t ip_id_ = 0;  // for the fragments we cut (raw sends)
+
+  std::uint16_t next_ip_id() {
+    if (++ip_id_ == 0) ++ip_id_;  // never 0: the kernel would pick one per fragment
+    return ip_id_;
+  }
 
   // Receive side: batch_size buffers of max_datagram_size bytes.
   std::vector<std::uint8_t> rx_buf_;
@@ -194,6 +201,7 @@ Result<void> Worker::open() {
   }
   if (auto r = net::set_buffer_size(tx_.get(), false, s.send_buf_size); !r) return r;
 
+  ip_id_ = static_cast<std::uint16_t>(std::random_device{}());
   const std::size_t batch = s.batch_size;
   const std::size_t slot = s.max_datagram_size;
   rx_buf_.assign(batch * slot, 0);
@@ -390,68 +398,100 @@ void Worker::build_udp_messages(const ActiveSet& set) {
   tx_msgs_.resize(m);
 }
 
+// Bytes of UDP header and payload one IPv4 fragment carries towards target t: what fits
+// the path MTU after the IPv4 header, a multiple of 8 (fragment offsets count 8 bytes).
+static std::size_t fragment_room(const ActiveSet& set, std::uint32_t t) {
+  return (set.max_payload[t] + sizeof(udphdr)) & ~std::size_t{7};
+}
+
 void Worker::build_raw_messages(const ActiveSet& set) {
-  constexpr std::size_t kHdr = sizeof(iphdr) + sizeof(udphdr);
+  constexpr std::size_t kIp = sizeof(iphdr);
+  constexpr std::size_t kUdp = sizeof(udphdr);
+  constexpr std::size_t kHdr = kIp + kUdp;
   const std::size_t pairs = pair_target_.size();
-  tx_msgs_.resize(pairs);
-  tx_iov_.resize(pairs * 2);
-  tx_hdr_.resize(pairs * kHdr);
-  tx_segs_.resize(pairs);
-  tx_bytes_.resize(pairs);
+  // A copy larger than the path MTU is sent as IPv4 fragments we cut ourselves: the
+  // kernel does not fragment IP_HDRINCL packets. Count the messages first, so the
+  // vectors do not move while we point into them.
+  std::size_t total = 0;
+  for (std::size_t p = 0; p < pairs; ++p) {
+    const std::size_t udp_len = kUdp + rx_msgs_[pair_index_[p]].msg_len;
+    const std::size_t room = fragment_room(set, pair_target_[p]);
+    const bool whole = udp_len <= set.max_payload[pair_target_[p]] + kUdp;
+    total += whole ? 1 : (udp_len + room - 1) / room;
+  }
+  tx_msgs_.resize(total);
+  tx_iov_.resize(total * 3);
+  tx_hdr_.resize(total * kHdr);
+  tx_segs_.resize(total);
+  tx_bytes_.resize(total);
   // Each payload is summed once for all its copies; per copy only the headers are added.
   for (std::size_t i = 0; i < rx_msgs_.size(); ++i) payload_sum_[i] = UINT32_MAX;
   std::size_t m = 0;
-  std::uint64_t too_big = 0;
   for (std::size_t p = 0; p < pairs; ++p) {
     const std::uint32_t t = pair_target_[p];
     const std::uint32_t i = pair_index_[p];
     const std::uint32_t len = rx_msgs_[i].msg_len;
-    if (len > set.max_payload[t]) {  // the kernel would refuse it (EMSGSIZE): IP_HDRINCL
-      ++too_big;                     // packets are not fragmented
-      continue;
-    }
-    if (payload_sum_[i] == UINT32_MAX)
-      payload_sum_[i] = net::checksum_add(rx_iov_[i].iov_base, len);
+    auto* payload = static_cast<std::uint8_t*>(rx_iov_[i].iov_base);
+    if (payload_sum_[i] == UINT32_MAX) payload_sum_[i] = net::checksum_add(payload, len);
     const sockaddr_in& to = set.targets[t];
     const sockaddr_in& from = rx_from_[i];
-    auto* hdr = tx_hdr_.data() + m * kHdr;
-    iphdr ip{};
-    ip.ihl = 5;
-    ip.version = 4;
-    ip.ttl = 64;
-    ip.protocol = IPPROTO_UDP;
-    ip.tot_len = htons(static_cast<std::uint16_t>(kHdr + len));
-    ip.saddr = from.sin_addr.s_addr;
-    ip.daddr = to.sin_addr.s_addr;  // id and header checksum are filled in by the kernel
+
     udphdr udp{};
     udp.source = from.sin_port;
     udp.dest = to.sin_port;
-    udp.len = htons(static_cast<std::uint16_t>(sizeof(udphdr) + len));
+    udp.len = htons(static_cast<std::uint16_t>(kUdp + len));
     struct {
       std::uint32_t saddr, daddr;
       std::uint8_t zero, proto;
       std::uint16_t len;
-    } pseudo{ip.saddr, ip.daddr, 0, IPPROTO_UDP, udp.len};
+    } pseudo{from.sin_addr.s_addr, to.sin_addr.s_addr, 0, IPPROTO_UDP, udp.len};
     std::uint32_t sum = net::checksum_add(&pseudo, sizeof pseudo, payload_sum_[i]);
     sum = net::checksum_add(&udp, sizeof udp, sum);
     const std::uint16_t csum = net::checksum_fold(sum);
     udp.check = csum == 0 ? 0xffff : csum;  // 0 would mean "no checksum" (RFC 768)
-    std::memcpy(hdr, &ip, sizeof ip);
-    std::memcpy(hdr + sizeof ip, &udp, sizeof udp);
-    tx_iov_[2 * m] = {hdr, kHdr};
-    tx_iov_[2 * m + 1] = {rx_iov_[i].iov_base, len};
-    auto& h = tx_msgs_[m].msg_hdr;
-    h = {};
-    h.msg_name = const_cast<sockaddr_in*>(&to);
-    h.msg_namelen = sizeof(sockaddr_in);
-    h.msg_iov = &tx_iov_[2 * m];
-    h.msg_iovlen = 2;
-    tx_segs_[m] = 1;
-    tx_bytes_[m] = len;
-    ++m;
+
+    const std::size_t udp_len = kUdp + len;
+    const bool whole = udp_len <= set.max_payload[t] + kUdp;
+    const std::size_t room = whole ? udp_len : fragment_room(set, t);
+    // Fragments of one datagram share an IP id; a whole datagram gets one from the kernel.
+    const std::uint16_t id = whole ? 0 : next_ip_id();
+    for (std::size_t off = 0; off < udp_len; off += room) {
+      const std::size_t chunk = std::min(room, udp_len - off);
+      const bool last = off + chunk == udp_len;
+      iphdr ip{};
+      ip.ihl = 5;
+      ip.version = 4;
+      ip.ttl = 64;
+      ip.protocol = IPPROTO_UDP;
+      ip.tot_len = htons(static_cast<std::uint16_t>(kIp + chunk));
+      ip.id = htons(id);
+      ip.frag_off = htons(static_cast<std::uint16_t>((off / 8) | (last ? 0 : IP_MF)));
+      ip.saddr = from.sin_addr.s_addr;
+      ip.daddr = to.sin_addr.s_addr;  // the header checksum is filled in by the kernel
+      auto* hdr = tx_hdr_.data() + m * kHdr;
+      std::memcpy(hdr, &ip, kIp);
+      iovec* iov = &tx_iov_[3 * m];
+      std::size_t n_iov = 0;
+      if (off == 0) {
+        std::memcpy(hdr + kIp, &udp, kUdp);
+        iov[n_iov++] = {hdr, kHdr};
+        iov[n_iov++] = {payload, chunk - kUdp};
+      } else {
+        iov[n_iov++] = {hdr, kIp};
+        iov[n_iov++] = {payload + off - kUdp, chunk};
+      }
+      auto& h = tx_msgs_[m].msg_hdr;
+      h = {};
+      h.msg_name = const_cast<sockaddr_in*>(&to);
+      h.msg_namelen = sizeof(sockaddr_in);
+      h.msg_iov = iov;
+      h.msg_iovlen = n_iov;
+      // The datagram counts once, with its last fragment.
+      tx_segs_[m] = last ? 1 : 0;
+      tx_bytes_[m] = last ? len : 0;
+      ++m;
+    }
   }
-  tx_msgs_.resize(m);
-  counters_.drop(DropReason::too_big, too_big);
 }
 
 void Worker::send_all() {

@@ -219,6 +219,15 @@ timeout_secs = 3
 )");
   EXPECT_NE(e.find("health.timeout must not exceed health.interval"), std::string::npos) << e;
 
+  e = errors_of(R"(
+[[listeners]]
+name = "a"
+bind = "10.0.0.1:5514"
+[[listeners.downstream]]
+address = "10.0.0.1:5514"
+)");
+  EXPECT_NE(e.find("downstream 10.0.0.1:5514 is the listener itself"), std::string::npos) << e;
+
   EXPECT_NE(errors_of("").find("listeners: needs at least one [[listeners]]"), std::string::npos);
   EXPECT_NE(errors_of("[[listeners]\n").find("fanout.toml:1"), std::string::npos);
 }

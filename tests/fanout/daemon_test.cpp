@@ -17,7 +17,9 @@ using fotest::TempDir;
 using fotest::Topology;
 using fotest::wait_until;
 
-TEST(UdpFanoutDaemon, RunsServesRealMetricsAndHealthAndStopsOnSigterm) {
+class UdpFanoutDaemon : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UdpFanoutDaemon, RunsServesRealMetricsAndHealthAndStopsOnSigterm) {
   FANOUT_REQUIRE_NET_ADMIN();
   Topology topo(3);
   ASSERT_TRUE(topo.ok()) << topo.error;
@@ -28,10 +30,14 @@ TEST(UdpFanoutDaemon, RunsServesRealMetricsAndHealthAndStopsOnSigterm) {
     ASSERT_TRUE(rx.back()->start());
   }
   TempDir dir;
-  const auto cfg = dir.write("fanout.toml", R"(
+  const std::string mode = GetParam();
+  const std::string pins = "/sys/fs/bpf/fanout-daemon-test-" + fotest::unique_tag();
+  const auto cfg = dir.write("fanout.toml", "[tc]\npin_path = \"" + pins + "\"\n" + R"(
 [[listeners]]
 name = "flows"
 bind = "10.77.0.1:2055"
+interface = "f0"
+mode = ")" + mode + R"("
 policy = "replicate"
 [[listeners.downstream]]
 name = "r0"
@@ -45,6 +51,8 @@ recv_buf_size = 16777216
 [[listeners]]
 name = "syslog"
 bind = "10.77.0.1:5514"
+interface = "f0"
+mode = ")" + mode + R"("
 policy = "balance"
 [[listeners.downstream]]
 name = "r2"
@@ -88,6 +96,10 @@ bind = "10.77.0.1:9190"
       3s))
       << m;
   EXPECT_EQ(sample(m, "udp_fanout_packets_received_total{listener=\"flows\"}"), 1000.0) << m;
+  EXPECT_EQ(sample(m, "udp_fanout_listener_info{configured_mode=\"" + mode +
+                          "\",listener=\"flows\",mode=\"" + mode + "\",policy=\"replicate\"}"),
+            1.0)
+      << m;
   EXPECT_EQ(sample(m, "udp_fanout_bytes_received_total{listener=\"flows\"}"), 500000.0) << m;
   EXPECT_EQ(sample(m, "udp_fanout_bytes_forwarded_total{listener=\"flows\"}"), 1000000.0) << m;
   EXPECT_EQ(sample(m, "udp_fanout_packets_received_total{listener=\"syslog\"}"), 300.0) << m;
@@ -140,6 +152,13 @@ bind = "10.77.0.1:9190"
   EXPECT_NE(text.find("SIGTERM: stopping"), std::string::npos) << text;
   EXPECT_NE(text.find("stopped"), std::string::npos) << text;
   EXPECT_EQ(get("/health/live").first, 0) << "nothing listens after exit";
+  EXPECT_FALSE(std::filesystem::exists(pins)) << "TC pins removed at exit";
+  const auto filters =
+      fotest::sh_out("tc -n " + topo.fanout->name() + " filter show dev f0 ingress");
+  EXPECT_EQ(filters.find("fanout_ingress"), std::string::npos) << "TC filter removed at exit";
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, UdpFanoutDaemon, ::testing::Values("userspace", "tc_ebpf"),
+                         [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -24,6 +24,7 @@ fanout::ListenerStatus listener(std::uint64_t rx, std::uint64_t fwd) {
   l.stats.forwarded_packets = fwd;
   l.stats.forwarded_bytes = fwd * 100;
   l.stats.drops(DropReason::no_downstream) = 3;
+  l.stats.slow_path_packets = 2;
   fanout::DownstreamStatus a{"a", fanout::Endpoint::parse("10.0.0.1:514").value(), "static",
                              Health::healthy, true};
   fanout::DownstreamStatus b{"b", fanout::Endpoint::parse("10.0.0.2:514").value(), "kubernetes",
@@ -53,6 +54,7 @@ TEST(FanoutMetrics, FollowTheFanoutState) {
       text, "udp_fanout_packets_dropped_total{listener=\"syslog\",reason=\"send_error\"} 0"))
       << text;
   EXPECT_TRUE(has_line(text, "udp_fanout_downstream_active{listener=\"syslog\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "udp_fanout_packets_slow_path_total{listener=\"syslog\"} 2")) << text;
   EXPECT_TRUE(has_line(text,
                        "udp_fanout_downstream_health{address=\"10.0.0.1:514\",downstream=\"a\","
                        "listener=\"syslog\",source=\"static\"} 1"))

@@ -61,6 +61,17 @@ inline int sh(const std::string& cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/// Output (stdout and stderr) of a shell command.
+inline std::string sh_out(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  ::pclose(p);
+  return out;
+}
+
 /// A unique tag per call in this process: names of namespaces and devices include it.
 inline std::string unique_tag() {
   static std::atomic<int> counter{0};

@@ -3,11 +3,7 @@
 // balance gives each a fair share, payloads arrive intact and (where the engine keeps
 // it) from the client's address; health probes take a dead receiver out of rotation
 // and bring it back; set changes under load lose nothing for receivers that stay.
-#include <bngkit/fanout/fanout.hpp>
-
-#include "netns.hpp"
-
-#include <gtest/gtest.h>
+#include "netns_fixture.hpp"
 
 namespace bngkit::fanout {
 
@@ -15,98 +11,6 @@ namespace bngkit::fanout {
 void PrintTo(Mode m, std::ostream* os) { *os << to_string(m); }
 
 namespace {
-
-using namespace std::chrono_literals;
-using fotest::Receiver;
-using fotest::Sender;
-using fotest::Topology;
-using fotest::wait_until;
-
-constexpr std::uint16_t kListenPort = 5514;
-constexpr std::uint16_t kReceiverPort = 9000;
-
-Endpoint listen_endpoint() {
-  return Endpoint::parse(std::string(Topology::kFanoutAddr) + ":" + std::to_string(kListenPort))
-      .value();
-}
-
-std::uint32_t addr_be(const char* text) { return Endpoint::parse_address(text).value(); }
-
-// One topology with receivers that count what they get, and a Fanout in the fanout
-// namespace configured by each test.
-class FanoutNetns : public ::testing::TestWithParam<Mode> {
- protected:
-  void build(std::size_t receivers, bool echo_probes = false) {
-    topo_ = std::make_unique<Topology>(receivers);
-    ASSERT_TRUE(topo_->ok()) << topo_->error;
-    for (std::size_t i = 0; i < receivers; ++i) {
-      rx_.push_back(std::make_unique<Receiver>(
-          topo_->receivers[i]->name(), Topology::receiver_endpoint(i, kReceiverPort), echo_probes));
-      ASSERT_TRUE(rx_.back()->start());
-    }
-  }
-
-  ListenerConfig listener(Policy policy, std::size_t first, std::size_t count) const {
-    ListenerConfig l;
-    l.name = "test";
-    l.bind = listen_endpoint();
-    l.interface = "f0";
-    l.mode = GetParam();
-    l.policy = policy;
-    l.settings.workers = 1;
-    l.settings.recv_buf_size = 16 << 20;
-    for (std::size_t i = first; i < first + count; ++i) {
-      l.downstreams.push_back(
-          {"r" + std::to_string(i), Topology::receiver_endpoint(i, kReceiverPort)});
-    }
-    return l;
-  }
-
-  void start(FanoutConfig config) {
-    config.tc.pin_path = "/sys/fs/bpf/fanout-test-" + fotest::unique_tag();
-    fanout_ = std::make_unique<Fanout>(std::move(config));
-    auto r = fotest::in_netns(topo_->fanout->name(), [&] { return fanout_->start(); });
-    ASSERT_TRUE(r.ok()) << r.error().message();
-    const auto st = fanout_->status();
-    for (const auto& l : st) ASSERT_EQ(l.mode, GetParam()) << l.fallback_reason;
-  }
-
-  void TearDown() override {
-    if (fanout_) fanout_->stop();
-    fanout_.reset();
-    rx_.clear();
-    topo_.reset();
-  }
-
-  std::size_t total() const {
-    std::size_t t = 0;
-    for (const auto& r : rx_) t += r->count();
-    return t;
-  }
-
-  ListenerStats stats(std::size_t listener = 0) const { return fanout_->status()[listener].stats; }
-
-  // What each stage saw, for failure messages: where datagrams went missing.
-  std::string diag() const {
-    std::string d = "receivers got";
-    for (const auto& r : rx_) d += " " + std::to_string(r->count());
-    for (const auto& l : fanout_->status()) {
-      d += "; " + l.name + ": received " + std::to_string(l.stats.received_packets) +
-           ", forwarded " + std::to_string(l.stats.forwarded_packets);
-      for (std::size_t i = 0; i < kDropReasonCount; ++i) {
-        if (l.stats.dropped[i] != 0) {
-          d += ", dropped " + std::string(to_string(static_cast<DropReason>(i))) + " " +
-               std::to_string(l.stats.dropped[i]);
-        }
-      }
-    }
-    return d;
-  }
-
-  std::unique_ptr<Topology> topo_;
-  std::vector<std::unique_ptr<Receiver>> rx_;
-  std::unique_ptr<Fanout> fanout_;
-};
 
 TEST_P(FanoutNetns, ReplicateDeliversEveryDatagramToEveryReceiverFromTheClient) {
   FANOUT_REQUIRE_NET_ADMIN();
@@ -129,8 +33,37 @@ TEST_P(FanoutNetns, ReplicateDeliversEveryDatagramToEveryReceiverFromTheClient) 
   }
   ASSERT_TRUE(wait_until([&] { return stats().forwarded_packets == 4ull * kCount; }, 2s));
   EXPECT_EQ(stats().received_packets, kCount);
+  EXPECT_EQ(stats().slow_path_packets, 0u) << "the TC program handles these itself";
   EXPECT_EQ(stats().received_bytes, kCount * 400ull);
   EXPECT_EQ(stats().total_dropped(), 0u);
+}
+
+TEST_P(FanoutNetns, DatagramsLargerThanTheMtuArriveWholeFromTheClient) {
+  // 4000-byte datagrams leave the client as IPv4 fragments. Userspace: the socket gets
+  // them reassembled and the raw send cuts its own fragments (the kernel does not
+  // fragment IP_HDRINCL packets). TC: the program leaves fragments to the stack and
+  // the engine's userspace socket relays them (its slow path).
+  FANOUT_REQUIRE_NET_ADMIN();
+  build(2);
+  FanoutConfig fc;
+  fc.listeners.push_back(listener(Policy::replicate, 0, 2));
+  fc.health.enabled = false;
+  start(fc);
+
+  constexpr std::uint32_t kCount = 300;
+  Sender s(topo_->client->name());
+  ASSERT_EQ(s.send(listen_endpoint(), 5, 0, kCount, 4000, 16), kCount);
+  ASSERT_TRUE(wait_until([&] { return total() == 2 * kCount; }, 10s)) << diag();
+  for (const auto& r : rx_) {
+    EXPECT_EQ(r->seqs(5).size(), kCount);
+    EXPECT_EQ(r->damaged(), 0u);
+    EXPECT_EQ(r->sources(), std::set<std::uint32_t>{addr_be(Topology::kClientAddr)});
+  }
+  ASSERT_TRUE(wait_until([&] { return stats().forwarded_packets == 2ull * kCount; }, 2s));
+  EXPECT_EQ(stats().total_dropped(), 0u);
+  if (GetParam() == Mode::tc_ebpf) {
+    EXPECT_EQ(stats().slow_path_packets, kCount);
+  }
 }
 
 TEST_P(FanoutNetns, ReplicateWithoutSourcePreservationUsesGso) {
@@ -183,6 +116,7 @@ TEST_P(FanoutNetns, BalanceRoundRobinGivesEachReceiverAFairShare) {
     for (auto q : r->seqs(3)) EXPECT_TRUE(all.insert(q).second) << "seq " << q << " twice";
   }
   EXPECT_EQ(all.size(), kCount);
+  EXPECT_EQ(stats().slow_path_packets, 0u);
 }
 
 TEST_P(FanoutNetns, BalanceFlowHashKeepsFlowsOnTheirReceiver) {
@@ -374,7 +308,7 @@ TEST_P(FanoutNetns, DownstreamSetChangesUnderLoadLoseNothingForThoseWhoStay) {
   EXPECT_EQ(stats().total_dropped(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, FanoutNetns, ::testing::Values(Mode::userspace),
+INSTANTIATE_TEST_SUITE_P(Engines, FanoutNetns, ::testing::Values(Mode::userspace, Mode::tc_ebpf),
                          [](const auto& p) { return std::string(to_string(p.param)); });
 
 }  // namespace

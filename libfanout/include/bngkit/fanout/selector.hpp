@@ -18,6 +18,8 @@ inline constexpr std::size_t kLookupTableSize = 1021;
 inline constexpr std::size_t kMaxDownstreamsUserspace = 255;
 /// Downstreams one listener delivers to at most in the TC engine (clone loop bound).
 inline constexpr std::size_t kMaxDownstreamsTc = 64;
+/// Listeners of one Fanout when any of them uses the TC engine (map slots).
+inline constexpr std::size_t kMaxListenersTc = 64;
 
 /// Hash of a datagram's source, from address and port in network byte order (as in
 /// sockaddr_in and in the packet).

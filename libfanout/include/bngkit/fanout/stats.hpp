@@ -16,9 +16,9 @@ enum class DropReason : std::uint8_t {
   no_downstream,       ///< no healthy downstream at the time
   receive_queue_full,  ///< the kernel dropped it before we read it (SO_RXQ_OVFL)
   truncated,           ///< larger than max_datagram_size
-  too_big,             ///< does not fit the path MTU with the source kept (raw send)
+  too_big,             ///< the kernel refused a send as too large (EMSGSIZE)
   send_error,          ///< the kernel refused the send (one count per copy)
-  no_neighbor,         ///< TC: next hop's MAC unknown
+  no_route,            ///< TC: no route towards the downstream (FIB look-up failed)
   redirect_failed,     ///< TC: clone/redirect refused
   malformed,           ///< TC: not a well-formed IPv4/UDP packet for us
 };
@@ -35,6 +35,9 @@ struct ListenerStats {
   std::uint64_t forwarded_packets = 0;
   std::uint64_t forwarded_bytes = 0;  ///< UDP payload bytes
   std::array<std::uint64_t, kDropReasonCount> dropped{};
+  /// TC engine: datagrams the program left to the stack (fragments, IP options, other
+  /// interfaces, this host) that its userspace socket received; included above.
+  std::uint64_t slow_path_packets = 0;
 
   [[nodiscard]] std::uint64_t& drops(DropReason r) { return dropped[static_cast<std::size_t>(r)]; }
   [[nodiscard]] std::uint64_t drops(DropReason r) const {
@@ -51,6 +54,7 @@ struct ListenerStats {
     forwarded_packets += o.forwarded_packets;
     forwarded_bytes += o.forwarded_bytes;
     for (std::size_t i = 0; i < kDropReasonCount; ++i) dropped[i] += o.dropped[i];
+    slow_path_packets += o.slow_path_packets;
     return *this;
   }
 };
