@@ -210,4 +210,48 @@ TEST(NexusDaemon, BackupWhileRunningRestoreOnlineAndOffline) {
   EXPECT_EQ(d.get("/api/v1/allocations/before?pool_id=p").status, 200);
 }
 
+// The manifests in deploy/nexus: the config map's nexus.toml is a valid config for every pod,
+// and the kustomization renders.
+TEST(NexusDeploy, TheShippedConfigValidatesAndTheManifestsRender) {
+  const fs::path deploy = NEXUS_DEPLOY_DIR;
+  std::ifstream in(deploy / "configmap.yaml");
+  ASSERT_TRUE(in.good());
+  std::string line;
+  std::string toml;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.find("nexus.toml: |") != std::string::npos) {
+      inside = true;
+      continue;
+    }
+    if (!inside) continue;
+    if (!line.empty() && line.compare(0, 4, "    ") != 0) break;
+    toml += (line.size() > 4 ? line.substr(4) : "") + "\n";
+  }
+  ASSERT_NE(toml.find("[p2p]"), std::string::npos);
+  TempDir dir;
+  std::ofstream(dir.path() / "peer-secret") << "0123456789abcdef0123456789abcdef\n";
+  std::ofstream(dir.path() / "api-token") << "token\n";
+  for (std::size_t at = 0; (at = toml.find("/etc/nexus/secrets", at)) != std::string::npos;)
+    toml.replace(at, 18, dir.path().string());
+  std::ofstream(dir.path() / "nexus.toml") << toml;
+  ::setenv("POD_NAME", "nexus-1", 1);
+  auto [rc, out] =
+      run_command({kBinary, "validate", "--config", (dir.path() / "nexus.toml").string()});
+  ::unsetenv("POD_NAME");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("replica nexus-1"), std::string::npos) << out;
+  EXPECT_NE(out.find("DNS nexus-peers.bng-system.svc.cluster.local"), std::string::npos) << out;
+  EXPECT_NE(out.find("shared secret"), std::string::npos) << out;
+
+  if (run_command({"kubectl", "version", "--client"}).first != 0)
+    GTEST_SKIP() << "no kubectl to render the kustomization";
+  std::tie(rc, out) = run_command({"kubectl", "kustomize", deploy.string()});
+  ASSERT_EQ(rc, 0) << out;
+  for (const char* kind :
+       {"kind: StatefulSet", "kind: Service", "kind: ConfigMap", "kind: PodDisruptionBudget",
+        "publishNotReadyAddresses: true", "path: /ready", "namespace: bng-system"})
+    EXPECT_NE(out.find(kind), std::string::npos) << kind;
+}
+
 }  // namespace
