@@ -112,7 +112,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   std::vector<std::string> errors;
   ConfigReader root(table, "", &errors);
-  root.reject_unknown({"listeners", "health", "metrics", "tc", "log"});
+  root.reject_unknown({"listeners", "health", "metrics", "tc", "kubernetes", "log"});
   Config c;
 
   for (auto& l : root.table_array("listeners")) c.fanout.listeners.push_back(read_listener(l));
@@ -152,6 +152,24 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     t->reject_unknown({"pin_path", "keep_attached"});
     set_if(t->string("pin_path"), c.fanout.tc.pin_path);
     set_if(t->boolean("keep_attached"), c.fanout.tc.keep_attached);
+  }
+
+  if (auto k = root.table("kubernetes")) {
+    k->reject_unknown({"api_server", "token_file", "ca_file", "namespace_file", "request_timeout",
+                       "watch_timeout"});
+    auto& kc = c.fanout.kubernetes;
+    set_if(k->string("api_server"), kc.api_server);
+    set_if(k->string("token_file"), kc.token_file);
+    set_if(k->string("ca_file"), kc.ca_file);
+    set_if(k->string("namespace_file"), kc.namespace_file);
+    set_if(k->duration("request_timeout"), kc.request_timeout);
+    if (auto w = k->duration("watch_timeout")) {
+      kc.watch_timeout = std::chrono::duration_cast<std::chrono::seconds>(*w);
+      if (kc.watch_timeout.count() < 1) k->fail("watch_timeout", "must be at least 1s");
+    }
+    if (!kc.api_server.empty() && kc.api_server.rfind("https://", 0) != 0) {
+      k->fail("api_server", "must be an https:// URL");
+    }
   }
 
   if (auto lg = root.table("log")) {

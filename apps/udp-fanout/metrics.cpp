@@ -59,7 +59,16 @@ FanoutMetrics::FanoutMetrics(prometheus::Registry& registry)
                          .Name("udp_fanout_listener_info")
                          .Help("Engine and policy of the listener (value 1); mode differs from "
                                "configured_mode after a fallback")
-                         .Register(registry)) {}
+                         .Register(registry)),
+      discovery_synced_(BuildGauge()
+                            .Name("udp_fanout_discovery_synced")
+                            .Help("1 once the listener's EndpointSlices were listed")
+                            .Register(registry)),
+      discovery_lists_(BuildCounter()
+                           .Name("udp_fanout_discovery_lists_total")
+                           .Help("Full EndpointSlice lists (the first, and one after each "
+                                 "410 Gone)")
+                           .Register(registry)) {}
 
 void FanoutMetrics::update(const std::vector<fanout::ListenerStatus>& status) {
   std::map<std::vector<std::string>, prometheus::Gauge*> seen_health;
@@ -93,6 +102,13 @@ void FanoutMetrics::update(const std::vector<fanout::ListenerStatus>& status) {
     if (info != nullptr && info != &g) listener_info_.Remove(info);
     info = &g;
     g.Set(1);
+
+    if (l.discovery) {
+      discovery_synced_.Add(labels).Set(l.discovery->synced ? 1 : 0);
+      auto& lists = last_lists_[l.name];
+      advance(discovery_lists_.Add(labels), l.discovery->lists, lists);
+      lists = l.discovery->lists;
+    }
 
     for (const auto& d : l.downstreams) {
       std::vector<std::string> key{l.name, d.name, d.address.to_string(), d.source};

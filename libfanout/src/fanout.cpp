@@ -36,6 +36,7 @@ struct Fanout::Impl {
   std::vector<ListenerState> listeners;
   std::unique_ptr<HealthProber> prober;
   std::shared_ptr<TcDataplane> tc;  // loaded when a listener asks for tc_ebpf
+  std::map<std::string, std::unique_ptr<EndpointSliceWatcher>> watchers;  // by listener
   bool started = false;
 
   [[nodiscard]] Health health_of(const Endpoint& e) const {
@@ -195,12 +196,35 @@ Result<void> Fanout::start() {
   if (d.tc) d.tc->prune_listeners(tc_keys);
   d.update_probe_targets();
   d.started = true;
+
+  // Discovery last: its callback takes the lock, so start the watchers without it.
+  std::vector<EndpointSliceWatcher*> to_start;
+  for (const auto& l : d.listeners) {
+    if (!l.config.kubernetes) continue;
+    const std::string name = l.config.name;
+    auto w = std::make_unique<EndpointSliceWatcher>(
+        d.config.kubernetes, *l.config.kubernetes, [this, name](std::vector<Downstream> found) {
+          if (auto r = set_downstreams(name, kSourceKubernetes, std::move(found)); !r) {
+            spdlog::error("listener {}: {}", name, r.error().message());
+          }
+        });
+    to_start.push_back(w.get());
+    d.watchers[name] = std::move(w);
+  }
+  lock.unlock();
+  for (auto* w : to_start) {
+    if (auto r = w->start(); !r) {
+      stop();
+      return Error{r.error().code, "Kubernetes discovery: " + r.error().message()};
+    }
+  }
   return ok();
 }
 
 void Fanout::stop() noexcept {
   auto& d = *impl_;
-  // The prober first and without the lock: its callback takes the lock.
+  // Discovery and the prober first and without the lock: their callbacks take it.
+  for (auto& [name, w] : d.watchers) w->stop();
   if (d.prober) d.prober->stop();
   std::lock_guard lock(d.mutex);
   for (auto& l : d.listeners) {
@@ -251,6 +275,9 @@ std::vector<ListenerStatus> Fanout::status() const {
       s.downstreams.push_back(std::move(st));
     }
     s.active_downstreams = l.published.size();
+    if (auto w = d.watchers.find(l.config.name); w != d.watchers.end()) {
+      s.discovery = w->second->status();
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -265,6 +292,9 @@ bool Fanout::live(std::string* why) const {
   };
   if (!d.started) return fail("not started");
   if (d.prober && !d.prober->running()) return fail("the health probe thread stopped");
+  for (const auto& [name, w] : d.watchers) {
+    if (!w->running()) return fail("listener " + name + ": the discovery thread stopped");
+  }
   for (const auto& l : d.listeners) {
     if (!l.engine || !l.engine->running()) {
       return fail("listener " + l.config.name + ": engine not running");
@@ -277,6 +307,14 @@ bool Fanout::ready(std::string* why) const {
   if (!live(why)) return false;
   const auto& d = *impl_;
   std::lock_guard lock(d.mutex);
+  for (const auto& [name, w] : d.watchers) {
+    if (!w->status().synced) {
+      if (why)
+        *why =
+            "listener " + name + ": EndpointSlices not listed yet (" + w->status().last_error + ")";
+      return false;
+    }
+  }
   for (const auto& l : d.listeners) {
     if (l.published.empty()) {
       if (why) *why = "listener " + l.config.name + ": no healthy downstream";

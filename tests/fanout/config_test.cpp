@@ -244,6 +244,39 @@ namespace = "logging"
   EXPECT_NE(e.find("listeners[0].kubernetes.port"), std::string::npos) << e;
 }
 
+TEST(FanoutConfig, KubernetesApiDefaultsAreInClusterAndCanBeSet) {
+  auto c = parse_config(kRunbookExample);
+  ASSERT_TRUE(c.ok());
+  const auto& k = c->fanout.kubernetes;
+  EXPECT_TRUE(k.api_server.empty());
+  EXPECT_EQ(k.token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  EXPECT_EQ(k.ca_file, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  EXPECT_EQ(k.namespace_file, "/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+  c = parse_config(std::string(kRunbookExample) + R"(
+[kubernetes]
+api_server = "https://10.96.0.1:443"
+token_file = "/etc/fanout/token"
+ca_file = "/etc/fanout/ca.crt"
+namespace_file = "/etc/fanout/namespace"
+request_timeout = "3s"
+watch_timeout = "2m"
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->fanout.kubernetes.api_server, "https://10.96.0.1:443");
+  EXPECT_EQ(c->fanout.kubernetes.token_file, "/etc/fanout/token");
+  EXPECT_EQ(c->fanout.kubernetes.request_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->fanout.kubernetes.watch_timeout, std::chrono::seconds(120));
+
+  const auto e = errors_of(std::string(kRunbookExample) + R"(
+[kubernetes]
+api_server = "http://10.96.0.1"
+tokenfile = "x"
+)");
+  EXPECT_NE(e.find("kubernetes.api_server: must be an https:// URL"), std::string::npos) << e;
+  EXPECT_NE(e.find("tokenfile"), std::string::npos) << e;
+}
+
 TEST(FanoutConfig, MissingFileSaysSo) {
   auto r = load_config("/nonexistent/fanout.toml");
   ASSERT_FALSE(r.ok());

@@ -31,6 +31,10 @@ fanout::ListenerStatus listener(std::uint64_t rx, std::uint64_t fwd) {
                              Health::unhealthy, false};
   l.downstreams = {a, b};
   l.active_downstreams = 1;
+  fanout::EndpointSliceWatcher::Status discovery;
+  discovery.synced = true;
+  discovery.lists = 2;
+  l.discovery = discovery;
   return l;
 }
 
@@ -68,6 +72,8 @@ TEST(FanoutMetrics, FollowTheFanoutState) {
                        "mode=\"userspace\",policy=\"replicate\"} 1"))
       << text;
   EXPECT_TRUE(has_line(text, "udp_fanout_listener_up{listener=\"syslog\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "udp_fanout_discovery_synced{listener=\"syslog\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "udp_fanout_discovery_lists_total{listener=\"syslog\"} 2")) << text;
 
   // The engine counted more; b left the set.
   auto later = listener(15, 30);

@@ -31,6 +31,15 @@ TEST(Endpoint, ParsesAndFormats) {
   EXPECT_EQ(Endpoint::parse("0.0.0.0:5514")->address_string(), "0.0.0.0");
 }
 
+TEST(Endpoint, OrdersNumericallyByAddressThenPort) {
+  auto e = [](const char* s) { return Endpoint::parse(s).value(); };
+  EXPECT_LT(e("10.0.0.9:9"), e("10.0.1.1:1"));
+  EXPECT_LT(e("9.255.255.255:1"), e("10.0.0.0:1"));
+  EXPECT_LT(e("10.0.0.1:80"), e("10.0.0.1:443"));
+  EXPECT_EQ(e("10.0.0.1:80"), e("10.0.0.1:80"));
+  EXPECT_EQ(e("10.0.1.10:1").address_host_order(), 0x0a00010aU);
+}
+
 TEST(Endpoint, RejectsBadInputWithReason) {
   EXPECT_NE(Endpoint::parse("10.0.1.10").error().message().find("address:port"), std::string::npos);
   EXPECT_NE(Endpoint::parse("10.0.1:9000").error().message().find("not an IPv4 address"),

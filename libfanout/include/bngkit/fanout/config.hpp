@@ -117,11 +117,31 @@ struct TcConfig {
   bool keep_attached = false;
 };
 
+/// Where the service account's files are mounted in a pod.
+inline constexpr std::string_view kServiceAccountDir =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// How to reach the Kubernetes API server ([kubernetes]); the defaults are in-cluster.
+struct KubernetesApiConfig {
+  /// "https://host:port". Empty: in-cluster, from KUBERNETES_SERVICE_HOST and
+  /// KUBERNETES_SERVICE_PORT.
+  std::string api_server;
+  std::string token_file = std::string(kServiceAccountDir) + "/token";  ///< re-read per request
+  std::string ca_file = std::string(kServiceAccountDir) + "/ca.crt";
+  /// The namespace used when a listener's [listeners.kubernetes] names none.
+  std::string namespace_file = std::string(kServiceAccountDir) + "/namespace";
+  std::chrono::milliseconds request_timeout{10'000};  ///< connect, TLS, request, LIST
+  std::chrono::seconds watch_timeout{300};     ///< timeoutSeconds asked of the server per watch
+  std::chrono::milliseconds backoff_min{500};  ///< retry delay after a failure, doubling
+  std::chrono::milliseconds backoff_max{30'000};
+};
+
 /// Everything a Fanout runs.
 struct FanoutConfig {
   std::vector<ListenerConfig> listeners;
   HealthConfig health;
   TcConfig tc;
+  KubernetesApiConfig kubernetes;  ///< used by listeners with a [listeners.kubernetes] source
 };
 
 /// Problems a config has regardless of where it came from (duplicate names or binds,

@@ -4,6 +4,7 @@
 #include <bngkit/common/result.hpp>
 #include <bngkit/fanout/export.hpp>
 
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +29,22 @@ struct BNGKIT_FANOUT_EXPORT Endpoint {
   /// "10.0.1.10".
   [[nodiscard]] std::string address_string() const;
 
-  friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
+  /// The address as a number (10.0.1.10 -> 0x0a00010a), for ordering.
+  [[nodiscard]] constexpr std::uint32_t address_host_order() const noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+      const std::uint32_t x = address_be;
+      return (x << 24) | ((x & 0xff00U) << 8) | ((x >> 8) & 0xff00U) | (x >> 24);
+    } else {
+      return address_be;
+    }
+  }
+
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+  /// Numeric order of address, then port (10.0.0.9 before 10.0.1.1).
+  friend std::strong_ordering operator<=>(const Endpoint& a, const Endpoint& b) noexcept {
+    if (auto c = a.address_host_order() <=> b.address_host_order(); c != 0) return c;
+    return a.port <=> b.port;
+  }
 };
 
 /// Hash for unordered containers; also the stable identity the balance table is built from.

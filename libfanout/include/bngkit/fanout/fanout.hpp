@@ -8,9 +8,11 @@
 #include <bngkit/fanout/endpoint.hpp>
 #include <bngkit/fanout/export.hpp>
 #include <bngkit/fanout/health.hpp>
+#include <bngkit/fanout/kubernetes.hpp>
 #include <bngkit/fanout/stats.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +43,8 @@ struct ListenerStatus {
   ListenerStats stats;
   std::vector<DownstreamStatus> downstreams;
   std::size_t active_downstreams = 0;
+  /// EndpointSlice discovery of this listener, when it has a Kubernetes source.
+  std::optional<EndpointSliceWatcher::Status> discovery;
 };
 
 /// Runs the listeners of a FanoutConfig.
@@ -51,9 +55,10 @@ class BNGKIT_FANOUT_EXPORT Fanout {
   Fanout(const Fanout&) = delete;
   Fanout& operator=(const Fanout&) = delete;
 
-  /// Starts health probes and every listener's engine, in the caller's network
-  /// namespace. A tc_ebpf listener that cannot attach falls back to userspace (logged,
-  /// and in ListenerStatus::fallback_reason). Fails when a listener cannot start at all.
+  /// Starts health probes, every listener's engine (in the caller's network namespace)
+  /// and EndpointSlice discovery. A tc_ebpf listener that cannot attach falls back to
+  /// userspace (logged, and in ListenerStatus::fallback_reason). Fails when a listener
+  /// cannot start at all, or discovery cannot find the API server or its namespace.
   [[nodiscard]] Result<void> start();
   /// Stops probes and engines. Idempotent.
   void stop() noexcept;
@@ -67,9 +72,11 @@ class BNGKIT_FANOUT_EXPORT Fanout {
   /// Every listener's state, counters and downstreams.
   [[nodiscard]] std::vector<ListenerStatus> status() const;
 
-  /// Liveness: every engine and the probe thread still run. `why` says what does not.
+  /// Liveness: every engine, the probe thread and the discovery threads still run.
+  /// `why` says what does not.
   [[nodiscard]] bool live(std::string* why = nullptr) const;
-  /// Readiness: live, and every listener has at least one downstream to deliver to.
+  /// Readiness: live, every Kubernetes source has been listed once, and every listener
+  /// has at least one downstream to deliver to.
   [[nodiscard]] bool ready(std::string* why = nullptr) const;
 
   [[nodiscard]] const FanoutConfig& config() const noexcept;
