@@ -16,6 +16,7 @@ RUNTIME_PKGS=(
   iproute2 ethtool iputils-ping procps curl
   udhcpc isc-dhcp-client dhcpcd-base python3-scapy
   kea-admin kea-dhcp4-server
+  socat
   freeradius-common
 )
 
