@@ -141,7 +141,8 @@ int run(const std::string& config_path) {
   std::atomic<bool> draining{false};
 
   ops::HealthChecks health;
-  health.add(ops::HealthChecks::Kind::liveness, "store", [&store] {
+  health.add(ops::HealthChecks::Kind::liveness, "store", [&store, &model] {
+    if (auto e = model.write_error()) return ops::CheckResult{false, e->message()};
     auto d = store->durability();
     if (!d) return ops::CheckResult{false, "store unreadable: " + d.error().message()};
     return ops::CheckResult{

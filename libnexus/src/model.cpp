@@ -4,9 +4,13 @@
 #include <bngkit/nexus/model.hpp>
 #include <bngkit/nexus/store.hpp>
 #include <charconv>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
+#include <span>
+#include <type_traits>
 
 #include "pool_space.hpp"
 
@@ -69,6 +73,72 @@ Result<Delta<K, V>> delta_from_store(const Store& store, std::string_view set) {
 std::string quarantine_name(const std::string& pool, const IpAddress& a) {
   return std::string(kQuarantineMeta) + pool + '\0' + a.to_string();
 }
+
+// Group commit. Changes are applied in memory under the model's lock and queued for the
+// store in that same order; whichever caller then finds the store idle writes every queued
+// batch in one transaction (one fsync) for everybody. Nobody is answered — and nothing is
+// shown — before what it saw is durable (Model::Impl::durably). A failed write is sticky: the
+// memory would be ahead of the disk, so every later change and wait fails with that error
+// until the process restarts and reloads the store (liveness reports it).
+class Committer {
+ public:
+  void set_store(Store* store) { store_ = store; }
+  // Call with the model's lock held, right when the batch is applied in memory.
+  std::uint64_t enqueue(WriteBatch batch) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(batch));
+    return ++enqueued_;
+  }
+  [[nodiscard]] std::uint64_t last() const {
+    std::lock_guard lock(mu_);
+    return enqueued_;
+  }
+  [[nodiscard]] std::optional<Error> failed() const {
+    std::lock_guard lock(mu_);
+    return failed_;
+  }
+  // Returns once batch `ticket` (and every one before it) is durable.
+  Result<void> wait(std::uint64_t ticket) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (failed_) return *failed_;
+      if (durable_ >= ticket) return ok();
+      if (writing_) {
+        cv_.wait(lock);
+        continue;
+      }
+      writing_ = true;
+      std::vector<WriteBatch> batches;
+      batches.swap(queue_);
+      const std::uint64_t upto = enqueued_;
+      lock.unlock();
+      auto r = store_->write(std::span<const WriteBatch>(batches));
+      lock.lock();
+      writing_ = false;
+      if (r)
+        durable_ = upto;
+      else
+        failed_ =
+            Error{r.error().code, "store write failed, restart to reload: " + r.error().message()};
+      cv_.notify_all();
+    }
+  }
+
+ private:
+  Store* store_ = nullptr;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<WriteBatch> queue_;
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t durable_ = 0;
+  bool writing_ = false;
+  std::optional<Error> failed_;
+};
+
+template <typename T>
+struct IsResult : std::false_type {};
+template <typename T>
+struct IsResult<Result<T>> : std::true_type {};
 
 }  // namespace
 
@@ -137,6 +207,22 @@ struct Model::Impl {
   mutable std::map<std::string, double, std::less<>> usable;  // cache: pool -> usable grants
   std::function<void()> on_change;
   Counters counters;
+  Committer committer;
+
+  // Runs `f` under the model's lock, then waits — unlocked, so others' changes join the same
+  // transaction — until everything `f` wrote or read is durable.
+  template <typename F>
+  auto durably(F&& f) -> std::invoke_result_t<F> {
+    std::unique_lock lock(mu);
+    auto r = f();
+    const std::uint64_t ticket = committer.last();
+    lock.unlock();
+    auto w = committer.wait(ticket);
+    if constexpr (IsResult<decltype(r)>::value) {
+      if (r && !w) return w.error();
+    }
+    return r;
+  }
 
   [[nodiscard]] std::int64_t now() const { return opt.now_ms(); }
 
@@ -210,7 +296,8 @@ struct Model::Impl {
       }
     }
     if (store != nullptr) {
-      if (auto r = store->write(batch); !r) return r.error();
+      if (auto f = committer.failed()) return *f;
+      committer.enqueue(std::move(batch));
     }
     merge_loaded(novel);
     for (auto& [ak, until] : held_back) quarantine[ak] = std::max(quarantine[ak], until);
@@ -454,6 +541,7 @@ Result<std::unique_ptr<Model>> Model::open(Store* store, ModelOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
   impl->store = store;
+  impl->committer.set_store(store);
   impl->clock = std::make_shared<HybridClock>([now = impl->opt.now_ms] {
     const std::int64_t t = now();
     return static_cast<std::uint64_t>(t < 0 ? 0 : t);
@@ -473,6 +561,7 @@ Result<std::unique_ptr<Model>> Model::open(Store* store, ModelOptions options) {
   if (auto r = impl->load(); !r) return r.error();
   // A crash between a merge and its repair leaves a conflict for us to finish.
   if (auto r = impl->repair(); !r) return r.error();
+  if (auto w = impl->committer.wait(impl->committer.last()); !w) return w.error();
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -483,53 +572,59 @@ const std::string& Model::replica_id() const noexcept { return impl_->opt.replic
 Result<Pool> Model::create_pool(Pool pool) {
   auto v = validate_pool(std::move(pool));
   if (!v) return v.error();
-  std::lock_guard lock(impl_->mu);
-  if (const Pool* cur = impl_->pools->find(v->id)) {
-    if (*cur == *v) return *cur;
-    return make_error(std::errc::file_exists, "pool " + v->id + " exists with another definition");
-  }
-  ModelDelta d;
-  d.pools = impl_->pools->prepare_put(v->id, *v);
-  if (auto r = impl_->apply(d); !r) return r.error();
-  return *v;
+  return impl_->durably([&]() -> Result<Pool> {
+    if (const Pool* cur = impl_->pools->find(v->id)) {
+      if (*cur == *v) return *cur;
+      return make_error(std::errc::file_exists,
+                        "pool " + v->id + " exists with another definition");
+    }
+    ModelDelta d;
+    d.pools = impl_->pools->prepare_put(v->id, *v);
+    if (auto r = impl_->apply(d); !r) return r.error();
+    return *v;
+  });
 }
 
 Result<Pool> Model::update_pool(Pool pool) {
   auto v = validate_pool(std::move(pool));
   if (!v) return v.error();
-  std::lock_guard lock(impl_->mu);
-  if (!impl_->pools->contains(v->id)) return not_found("no pool " + v->id);
-  ModelDelta d;
-  d.pools = impl_->pools->prepare_put(v->id, *v);
-  if (auto r = impl_->apply(d); !r) return r.error();
-  if (auto r = impl_->repair(); !r) return r.error();
-  return *v;
+  return impl_->durably([&]() -> Result<Pool> {
+    if (!impl_->pools->contains(v->id)) return not_found("no pool " + v->id);
+    ModelDelta d;
+    d.pools = impl_->pools->prepare_put(v->id, *v);
+    if (auto r = impl_->apply(d); !r) return r.error();
+    if (auto r = impl_->repair(); !r) return r.error();
+    return *v;
+  });
 }
 
 Result<void> Model::delete_pool(std::string_view id) {
-  std::lock_guard lock(impl_->mu);
-  const std::string key(id);
-  if (!impl_->pools->contains(key)) return not_found("no pool " + key);
-  ModelDelta d;
-  d.pools = impl_->pools->prepare_erase(key);
-  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
-    if (k.pool_id == key) d.allocations.join(impl_->allocs->prepare_erase(k));
+  return impl_->durably([&]() -> Result<void> {
+    const std::string key(id);
+    if (!impl_->pools->contains(key)) return not_found("no pool " + key);
+    ModelDelta d;
+    d.pools = impl_->pools->prepare_erase(key);
+    impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
+      if (k.pool_id == key) d.allocations.join(impl_->allocs->prepare_erase(k));
+    });
+    if (auto r = impl_->apply(d); !r) return r.error();
+    return ok();
   });
-  if (auto r = impl_->apply(d); !r) return r.error();
-  return ok();
 }
 
 std::optional<Pool> Model::pool(std::string_view id) const {
-  std::lock_guard lock(impl_->mu);
-  const Pool* p = impl_->pools->find(std::string(id));
-  return p != nullptr ? std::optional<Pool>(*p) : std::nullopt;
+  return impl_->durably([&]() -> std::optional<Pool> {
+    const Pool* p = impl_->pools->find(std::string(id));
+    return p != nullptr ? std::optional<Pool>(*p) : std::nullopt;
+  });
 }
 
 std::vector<Pool> Model::pools() const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<Pool> out;
-  impl_->pools->for_each([&](const std::string&, const Pool& p) { out.push_back(p); });
-  return out;
+  return impl_->durably([&]() -> std::vector<Pool> {
+    std::vector<Pool> out;
+    impl_->pools->for_each([&](const std::string&, const Pool& p) { out.push_back(p); });
+    return out;
+  });
 }
 
 // ---- allocations
@@ -537,101 +632,109 @@ std::vector<Pool> Model::pools() const {
 Result<Model::AllocateResult> Model::allocate(std::string_view pool_id,
                                               std::string_view subscriber_id,
                                               std::optional<std::uint32_t> ttl) {
-  std::lock_guard lock(impl_->mu);
-  return impl_->allocate(std::string(pool_id), std::string(subscriber_id), ttl);
+  return impl_->durably([&]() -> Result<Model::AllocateResult> {
+    return impl_->allocate(std::string(pool_id), std::string(subscriber_id), ttl);
+  });
 }
 
 Result<Allocation> Model::renew(std::string_view pool_id, std::string_view subscriber_id,
                                 std::optional<std::uint32_t> ttl) {
-  std::lock_guard lock(impl_->mu);
-  const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
-  const AllocationRecord* cur = impl_->visible(key);
-  if (cur == nullptr)
-    return not_found("subscriber " + key.subscriber_id + " holds nothing in pool " + key.pool_id);
-  auto secs = impl_->ttl_for(*impl_->pools->find(key.pool_id), ttl);
-  if (!secs) return secs.error();
-  AllocationRecord r = *cur;
-  r.expires_at_ms = impl_->now() + std::int64_t{*secs} * 1000;
-  ModelDelta d;
-  // Renewing re-adds (length + 2): it survives a concurrent expire() on another replica.
-  d.allocations = impl_->allocs->prepare_renew(key, r);
-  if (auto a = impl_->apply(d); !a) return a.error();
-  return Impl::view(key, r);
+  return impl_->durably([&]() -> Result<Allocation> {
+    const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
+    const AllocationRecord* cur = impl_->visible(key);
+    if (cur == nullptr)
+      return not_found("subscriber " + key.subscriber_id + " holds nothing in pool " + key.pool_id);
+    auto secs = impl_->ttl_for(*impl_->pools->find(key.pool_id), ttl);
+    if (!secs) return secs.error();
+    AllocationRecord r = *cur;
+    r.expires_at_ms = impl_->now() + std::int64_t{*secs} * 1000;
+    ModelDelta d;
+    // Renewing re-adds (length + 2): it survives a concurrent expire() on another replica.
+    d.allocations = impl_->allocs->prepare_renew(key, r);
+    if (auto a = impl_->apply(d); !a) return a.error();
+    return Impl::view(key, r);
+  });
 }
 
 Result<void> Model::release(std::string_view pool_id, std::string_view subscriber_id) {
-  std::lock_guard lock(impl_->mu);
-  const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
-  if (impl_->allocs->find(key) == nullptr)
-    return not_found("subscriber " + key.subscriber_id + " holds nothing in pool " + key.pool_id);
-  ModelDelta d;
-  d.allocations = impl_->allocs->prepare_erase(key);
-  if (auto a = impl_->apply(d); !a) return a.error();
-  return ok();
+  return impl_->durably([&]() -> Result<void> {
+    const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
+    if (impl_->allocs->find(key) == nullptr)
+      return not_found("subscriber " + key.subscriber_id + " holds nothing in pool " + key.pool_id);
+    ModelDelta d;
+    d.allocations = impl_->allocs->prepare_erase(key);
+    if (auto a = impl_->apply(d); !a) return a.error();
+    return ok();
+  });
 }
 
 std::optional<Allocation> Model::allocation(std::string_view pool_id,
                                             std::string_view subscriber_id) const {
-  std::lock_guard lock(impl_->mu);
-  const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
-  const AllocationRecord* r = impl_->visible(key);
-  return r != nullptr ? std::optional<Allocation>(Impl::view(key, *r)) : std::nullopt;
+  return impl_->durably([&]() -> std::optional<Allocation> {
+    const AllocationKey key{std::string(pool_id), std::string(subscriber_id)};
+    const AllocationRecord* r = impl_->visible(key);
+    return r != nullptr ? std::optional<Allocation>(Impl::view(key, *r)) : std::nullopt;
+  });
 }
 
 std::vector<Allocation> Model::allocations(std::string_view pool_id) const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<Allocation> out;
-  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
-    if (!pool_id.empty() && k.pool_id != pool_id) return;
-    if (const AllocationRecord* r = impl_->visible(k)) out.push_back(Impl::view(k, *r));
+  return impl_->durably([&]() -> std::vector<Allocation> {
+    std::vector<Allocation> out;
+    impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
+      if (!pool_id.empty() && k.pool_id != pool_id) return;
+      if (const AllocationRecord* r = impl_->visible(k)) out.push_back(Impl::view(k, *r));
+    });
+    return out;
   });
-  return out;
 }
 
 std::vector<Allocation> Model::allocations_of(std::string_view subscriber_id) const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<Allocation> out;
-  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
-    if (k.subscriber_id != subscriber_id) return;
-    if (const AllocationRecord* r = impl_->visible(k)) out.push_back(Impl::view(k, *r));
+  return impl_->durably([&]() -> std::vector<Allocation> {
+    std::vector<Allocation> out;
+    impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
+      if (k.subscriber_id != subscriber_id) return;
+      if (const AllocationRecord* r = impl_->visible(k)) out.push_back(Impl::view(k, *r));
+    });
+    return out;
   });
-  return out;
 }
 
 std::vector<AddressConflict> Model::conflicts() const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<AddressConflict> out;
-  for (const auto& ak : impl_->conflicted) {
-    AddressConflict c{ak.first, ak.second, impl_->winner(ak), {}};
-    for (const auto& s : impl_->holders.at(ak))
-      if (s != c.winner) c.losers.push_back(s);
-    out.push_back(std::move(c));
-  }
-  return out;
+  return impl_->durably([&]() -> std::vector<AddressConflict> {
+    std::vector<AddressConflict> out;
+    for (const auto& ak : impl_->conflicted) {
+      AddressConflict c{ak.first, ak.second, impl_->winner(ak), {}};
+      for (const auto& s : impl_->holders.at(ak))
+        if (s != c.winner) c.losers.push_back(s);
+      out.push_back(std::move(c));
+    }
+    return out;
+  });
 }
 
 // ---- nodes
 
 Result<Node> Model::heartbeat(const NodeRegistration& reg) {
   if (!valid_id(reg.id, 128)) return invalid("node id must be 1-128 printable characters");
-  std::lock_guard lock(impl_->mu);
-  const std::int64_t t = impl_->now();
-  Node n;
-  if (const Node* cur = impl_->nodes->find(reg.id)) {
-    n = *cur;
-  } else {
-    n.id = reg.id;
-    n.registered_at_ms = t;
-  }
-  if (!reg.address.empty()) n.address = reg.address;
-  if (!reg.region.empty()) n.region = reg.region;
-  if (!reg.metadata.empty()) n.metadata = reg.metadata;
-  n.last_seen_ms = t;
-  ModelDelta d;
-  // Re-add (length + 2): a heartbeat outlives a concurrent expiry made elsewhere.
-  d.nodes = impl_->nodes->prepare_renew(reg.id, n);
-  if (auto a = impl_->apply(d); !a) return a.error();
-  return n;
+  return impl_->durably([&]() -> Result<Node> {
+    const std::int64_t t = impl_->now();
+    Node n;
+    if (const Node* cur = impl_->nodes->find(reg.id)) {
+      n = *cur;
+    } else {
+      n.id = reg.id;
+      n.registered_at_ms = t;
+    }
+    if (!reg.address.empty()) n.address = reg.address;
+    if (!reg.region.empty()) n.region = reg.region;
+    if (!reg.metadata.empty()) n.metadata = reg.metadata;
+    n.last_seen_ms = t;
+    ModelDelta d;
+    // Re-add (length + 2): a heartbeat outlives a concurrent expiry made elsewhere.
+    d.nodes = impl_->nodes->prepare_renew(reg.id, n);
+    if (auto a = impl_->apply(d); !a) return a.error();
+    return n;
+  });
 }
 
 namespace {
@@ -642,113 +745,124 @@ NodeView node_view(const Node& n, std::int64_t now, std::chrono::seconds stale_a
 }  // namespace
 
 std::optional<NodeView> Model::node(std::string_view id) const {
-  std::lock_guard lock(impl_->mu);
-  const Node* n = impl_->nodes->find(std::string(id));
-  if (n == nullptr) return std::nullopt;
-  return node_view(*n, impl_->now(), impl_->opt.node_stale_after);
+  return impl_->durably([&]() -> std::optional<NodeView> {
+    const Node* n = impl_->nodes->find(std::string(id));
+    if (n == nullptr) return std::nullopt;
+    return node_view(*n, impl_->now(), impl_->opt.node_stale_after);
+  });
 }
 
 std::vector<NodeView> Model::nodes() const {
-  std::lock_guard lock(impl_->mu);
-  std::vector<NodeView> out;
-  const std::int64_t t = impl_->now();
-  impl_->nodes->for_each([&](const std::string&, const Node& n) {
-    out.push_back(node_view(n, t, impl_->opt.node_stale_after));
+  return impl_->durably([&]() -> std::vector<NodeView> {
+    std::vector<NodeView> out;
+    const std::int64_t t = impl_->now();
+    impl_->nodes->for_each([&](const std::string&, const Node& n) {
+      out.push_back(node_view(n, t, impl_->opt.node_stale_after));
+    });
+    return out;
   });
-  return out;
 }
 
 // ---- housekeeping
 
 Result<Model::ExpiryStats> Model::expire() {
-  std::lock_guard lock(impl_->mu);
-  const std::int64_t t = impl_->now();
-  ModelDelta d;
-  ExpiryStats stats;
-  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord& r) {
-    const Pool* p = impl_->pools->find(k.pool_id);
-    if (p == nullptr) return;
-    if (r.expires_at_ms + std::int64_t{p->reclaim_after} * 1000 <= t) {
-      d.allocations.join(impl_->allocs->prepare_erase(k));
-      ++stats.allocations;
+  return impl_->durably([&]() -> Result<Model::ExpiryStats> {
+    const std::int64_t t = impl_->now();
+    ModelDelta d;
+    ExpiryStats stats;
+    impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord& r) {
+      const Pool* p = impl_->pools->find(k.pool_id);
+      if (p == nullptr) return;
+      if (r.expires_at_ms + std::int64_t{p->reclaim_after} * 1000 <= t) {
+        d.allocations.join(impl_->allocs->prepare_erase(k));
+        ++stats.allocations;
+      }
+    });
+    const std::int64_t silent = std::int64_t{impl_->opt.node_expire_after.count()} * 1000;
+    impl_->nodes->for_each([&](const std::string& id, const Node& n) {
+      if (n.last_seen_ms + silent <= t) {
+        d.nodes.join(impl_->nodes->prepare_erase(id));
+        ++stats.nodes;
+      }
+    });
+    WriteBatch done;
+    for (auto it = impl_->quarantine.begin(); it != impl_->quarantine.end();) {
+      if (it->second <= t) {
+        done.meta_erase.push_back(quarantine_name(it->first.first, it->first.second));
+        it = impl_->quarantine.erase(it);
+      } else {
+        ++it;
+      }
     }
+    if (impl_->store != nullptr && !done.empty()) impl_->committer.enqueue(std::move(done));
+    if (auto a = impl_->apply(d); !a) return a.error();
+    return stats;
   });
-  const std::int64_t silent = std::int64_t{impl_->opt.node_expire_after.count()} * 1000;
-  impl_->nodes->for_each([&](const std::string& id, const Node& n) {
-    if (n.last_seen_ms + silent <= t) {
-      d.nodes.join(impl_->nodes->prepare_erase(id));
-      ++stats.nodes;
-    }
-  });
-  WriteBatch done;
-  for (auto it = impl_->quarantine.begin(); it != impl_->quarantine.end();) {
-    if (it->second <= t) {
-      done.meta_erase.push_back(quarantine_name(it->first.first, it->first.second));
-      it = impl_->quarantine.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (impl_->store != nullptr && !done.empty()) {
-    if (auto r = impl_->store->write(done); !r) return r.error();
-  }
-  if (auto a = impl_->apply(d); !a) return a.error();
-  return stats;
 }
 
 // ---- replication
 
 ModelWatermark Model::watermark() const {
-  std::lock_guard lock(impl_->mu);
-  return {impl_->pools->watermark(), impl_->allocs->watermark(), impl_->nodes->watermark()};
+  return impl_->durably([&]() -> ModelWatermark {
+    return {impl_->pools->watermark(), impl_->allocs->watermark(), impl_->nodes->watermark()};
+  });
 }
 
 ModelDelta Model::delta_since(const ModelWatermark& seen) const {
-  std::lock_guard lock(impl_->mu);
-  return {impl_->pools->delta_since(seen.pools), impl_->allocs->delta_since(seen.allocations),
-          impl_->nodes->delta_since(seen.nodes)};
+  return impl_->durably([&]() -> ModelDelta {
+    return {impl_->pools->delta_since(seen.pools), impl_->allocs->delta_since(seen.allocations),
+            impl_->nodes->delta_since(seen.nodes)};
+  });
 }
 
 ModelDelta Model::full_delta() const {
-  std::lock_guard lock(impl_->mu);
-  return {impl_->pools->full_delta(), impl_->allocs->full_delta(), impl_->nodes->full_delta()};
+  return impl_->durably([&]() -> ModelDelta {
+    return {impl_->pools->full_delta(), impl_->allocs->full_delta(), impl_->nodes->full_delta()};
+  });
 }
 
 ModelDigest Model::digest() const {
-  std::lock_guard lock(impl_->mu);
-  return {impl_->pools->digest(), impl_->allocs->digest(), impl_->nodes->digest()};
+  return impl_->durably([&]() -> ModelDigest {
+    return {impl_->pools->digest(), impl_->allocs->digest(), impl_->nodes->digest()};
+  });
 }
 
 ModelSummary Model::summary(const ModelDigest& peer) const {
-  std::lock_guard lock(impl_->mu);
-  const auto& i = *impl_;
-  return {i.pools->summary(i.pools->digest().differing(peer.pools)),
-          i.allocs->summary(i.allocs->digest().differing(peer.allocations)),
-          i.nodes->summary(i.nodes->digest().differing(peer.nodes))};
+  return impl_->durably([&]() -> ModelSummary {
+    const auto& i = *impl_;
+    return {i.pools->summary(i.pools->digest().differing(peer.pools)),
+            i.allocs->summary(i.allocs->digest().differing(peer.allocations)),
+            i.nodes->summary(i.nodes->digest().differing(peer.nodes))};
+  });
 }
 
 ModelDelta Model::delta_for(const ModelSummary& peer) const {
-  std::lock_guard lock(impl_->mu);
-  return {impl_->pools->delta_for(peer.pools), impl_->allocs->delta_for(peer.allocations),
-          impl_->nodes->delta_for(peer.nodes)};
+  return impl_->durably([&]() -> ModelDelta {
+    return {impl_->pools->delta_for(peer.pools), impl_->allocs->delta_for(peer.allocations),
+            impl_->nodes->delta_for(peer.nodes)};
+  });
 }
 
 Result<Model::MergeStats> Model::merge(const ModelDelta& delta) {
-  std::lock_guard lock(impl_->mu);
-  auto applied = impl_->apply(delta);
-  if (!applied) return applied.error();
-  impl_->counters.merged += applied->size();
-  auto repaired = impl_->repair();
-  if (!repaired) return repaired.error();
-  return MergeStats{applied->size(), *repaired};
+  return impl_->durably([&]() -> Result<Model::MergeStats> {
+    auto applied = impl_->apply(delta);
+    if (!applied) return applied.error();
+    impl_->counters.merged += applied->size();
+    auto repaired = impl_->repair();
+    if (!repaired) return repaired.error();
+    return MergeStats{applied->size(), *repaired};
+  });
 }
 
-std::pair<ModelDelta, ModelWatermark> Model::changes_since(const ModelWatermark& seen) const {
-  std::lock_guard lock(impl_->mu);
-  const auto& i = *impl_;
-  return {{i.pools->delta_since(seen.pools), i.allocs->delta_since(seen.allocations),
-           i.nodes->delta_since(seen.nodes)},
-          {i.pools->watermark(), i.allocs->watermark(), i.nodes->watermark()}};
+std::pair<ModelDelta, ModelWatermark> Model::changes_since(const ModelWatermark& seen,
+                                                           std::string_view skip_origin) const {
+  return impl_->durably([&]() -> std::pair<ModelDelta, ModelWatermark> {
+    const auto& i = *impl_;
+    return {{i.pools->delta_since(seen.pools, skip_origin),
+             i.allocs->delta_since(seen.allocations, skip_origin),
+             i.nodes->delta_since(seen.nodes, skip_origin)},
+            {i.pools->watermark(), i.allocs->watermark(), i.nodes->watermark()}};
+  });
 }
 
 void Model::set_change_listener(std::function<void()> listener) {
@@ -757,20 +871,23 @@ void Model::set_change_listener(std::function<void()> listener) {
 }
 
 std::optional<Model::PoolUsage> Model::pool_usage(std::string_view id) const {
-  std::lock_guard lock(impl_->mu);
-  const std::string key(id);
-  if (!impl_->pools->contains(key)) return std::nullopt;
-  PoolUsage u;
-  if (auto sit = impl_->spaces.find(key); sit != impl_->spaces.end()) {
-    auto [cached, inserted] = impl_->usable.try_emplace(key, 0.0);
-    if (inserted) cached->second = sit->second.usable_count();
-    u.usable = cached->second;
-  }
-  impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
-    if (k.pool_id == key && impl_->visible(k) != nullptr) ++u.allocated;
+  return impl_->durably([&]() -> std::optional<Model::PoolUsage> {
+    const std::string key(id);
+    if (!impl_->pools->contains(key)) return std::nullopt;
+    PoolUsage u;
+    if (auto sit = impl_->spaces.find(key); sit != impl_->spaces.end()) {
+      auto [cached, inserted] = impl_->usable.try_emplace(key, 0.0);
+      if (inserted) cached->second = sit->second.usable_count();
+      u.usable = cached->second;
+    }
+    impl_->allocs->for_each([&](const AllocationKey& k, const AllocationRecord&) {
+      if (k.pool_id == key && impl_->visible(k) != nullptr) ++u.allocated;
+    });
+    return u;
   });
-  return u;
 }
+
+std::optional<Error> Model::write_error() const { return impl_->committer.failed(); }
 
 Model::Counters Model::counters() const {
   std::lock_guard lock(impl_->mu);
@@ -797,6 +914,8 @@ Result<void> Model::restore(const std::filesystem::path& source) {
   if (impl_->store == nullptr)
     return make_error(std::errc::not_supported, "memory-only model cannot restore");
   std::lock_guard lock(impl_->mu);
+  // Everything queued reaches the store before the store is replaced.
+  if (auto w = impl_->committer.wait(impl_->committer.last()); !w) return w;
   if (auto r = impl_->store->restore(source); !r) return r;
   // The backup may come from another replica (seeding a new one): this store is ours now.
   WriteBatch b;
@@ -806,6 +925,7 @@ Result<void> Model::restore(const std::filesystem::path& source) {
   if (auto r = impl_->load(); !r) return r;
   auto repaired = impl_->repair();
   if (!repaired) return repaired.error();
+  if (auto w = impl_->committer.wait(impl_->committer.last()); !w) return w;
   impl_->changed();  // a new epoch: peers get everything again
   return ok();
 }

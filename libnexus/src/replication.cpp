@@ -316,7 +316,8 @@ struct Replicator::Impl {
       gen = change_gen;
     }
     const auto began = Clock::now();
-    auto [delta, wm] = model.changes_since(acked);
+    // What the peer wrote itself it has: no echo (anti-entropy covers a peer that lost it).
+    auto [delta, wm] = model.changes_since(acked, link.replica_id);
     if (!delta.empty()) {
       for (const auto& part : split(delta, opt.max_batch_entries)) {
         if (auto r = send(ch, kPush, encode(part)); !r) return r;

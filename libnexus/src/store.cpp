@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bngkit/nexus/store.hpp>
 #include <cerrno>
 #include <mutex>
@@ -247,11 +248,16 @@ Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions&
 }
 
 Result<void> Store::write(const WriteBatch& batch) {
-  if (batch.empty()) return ok();
+  return write(std::span<const WriteBatch>(&batch, 1));
+}
+
+Result<void> Store::write(std::span<const WriteBatch> batches) {
+  if (std::all_of(batches.begin(), batches.end(), [](const WriteBatch& b) { return b.empty(); }))
+    return ok();
   std::lock_guard lock(impl_->mu);
   sqlite3* h = impl_->db.handle;
   if (auto r = exec(h, "BEGIN IMMEDIATE", "begin write"); !r) return r;
-  auto body = [&]() -> Result<void> {
+  auto one = [&](const WriteBatch& batch) -> Result<void> {
     if (!batch.entries.empty()) {
       Stmt st;
       if (auto r = prepare(h,
@@ -301,6 +307,11 @@ Result<void> Store::write(const WriteBatch& batch) {
         sqlite3_reset(st.s);
       }
     }
+    return ok();
+  };
+  auto body = [&]() -> Result<void> {
+    for (const auto& b : batches)
+      if (auto r = one(b); !r) return r;
     return ok();
   };
   if (auto r = body(); !r) {

@@ -164,9 +164,12 @@ TEST(Replication, PushesChangesAsTheyHappen) {
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->allocation.address, a->allocation.address);
+  ASSERT_TRUE(c.models[0]->heartbeat({"olt-1", "", "", {}}).ok());
+  ASSERT_TRUE(wait_until([&] { return c.models[1]->node("olt-1").has_value(); }, 5s));
   ASSERT_TRUE(c.reps[0]->flush(5s));
   ASSERT_TRUE(c.reps[1]->flush(5s));
   EXPECT_TRUE(wait_until([&] { return c.converged(); }, 5s));
+  EXPECT_GT(c.reps[1]->status().stats.pushes, 0U);
   const auto s = c.reps[0]->status();
   ASSERT_EQ(s.peers.size(), 1U);
   EXPECT_EQ(s.peers[0].replica_id, "r1");

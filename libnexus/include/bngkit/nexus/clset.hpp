@@ -171,6 +171,29 @@ class CLSet {
         clock_(clock ? std::move(clock) : std::make_shared<HybridClock>()),
         epoch_(epoch != 0 ? epoch : random_epoch()) {}
 
+  // The change log points into slots_: a copy rebuilds it; a move keeps it (std::map nodes,
+  // and iterators to them, move with the map).
+  CLSet(const CLSet& o)
+      : origin_(o.origin_),
+        clock_(o.clock_),
+        epoch_(o.epoch_),
+        seq_(o.seq_),
+        present_(o.present_),
+        slots_(o.slots_),
+        digest_(o.digest_) {
+    rebuild_log();
+  }
+  CLSet& operator=(const CLSet& o) {
+    if (this != &o) {
+      CLSet copy(o);
+      *this = std::move(copy);
+    }
+    return *this;
+  }
+  CLSet(CLSet&&) noexcept = default;
+  CLSet& operator=(CLSet&&) noexcept = default;
+  ~CLSet() = default;
+
   // ---- local operations: prepare_* compute the delta without applying it (so the caller
   // can make it durable first); the plain forms prepare and merge in one step.
 
@@ -285,13 +308,22 @@ class CLSet {
   [[nodiscard]] Watermark watermark() const noexcept { return {epoch_, seq_}; }
   /// What changed here after a peer's watermark: the entries changed since `seen.seq`, or
   /// everything when `seen` is from another incarnation of this replica. Send it with
-  /// `watermark()`, which the peer keeps for next time.
-  [[nodiscard]] DeltaType delta_since(const Watermark& seen) const {
+  /// `watermark()`, which the peer keeps for next time. Costs O(changes since), not O(size):
+  /// it walks the change log. Entries written by `skip_origin` are left out (that replica
+  /// wrote them; anti-entropy still covers the case where it lost them).
+  [[nodiscard]] DeltaType delta_since(const Watermark& seen,
+                                      std::string_view skip_origin = {}) const {
     if (seen.epoch != epoch_) return full_delta();
     DeltaType out;
     if (seen.seq >= seq_) return out;
-    for (const auto& [k, slot] : slots_)
-      if (slot.seq > seen.seq) out.join(k, slot.entry);
+    auto it = std::upper_bound(log_.begin(), log_.end(), seen.seq,
+                               [](std::uint64_t s, const LogEntry& e) { return s < e.first; });
+    for (; it != log_.end(); ++it) {
+      const auto& [key, slot] = *it->second;
+      if (slot.seq != it->first) continue;  // changed again since: a later log entry has it
+      if (!skip_origin.empty() && slot.entry.stamp.origin == skip_origin) continue;
+      out.join(key, slot.entry);
+    }
     return out;
   }
   /// The incrementally maintained digest.
@@ -340,6 +372,23 @@ class CLSet {
     std::uint64_t seq = 0;          // local change-log position of the last change
     std::uint32_t bucket = 0;
   };
+  using SlotMap = std::map<K, Slot>;
+  // (seq, slot) for every change in seq order; stale when the slot changed again. Compacted
+  // to one record per slot once it holds more than twice as many.
+  using LogEntry = std::pair<std::uint64_t, typename SlotMap::const_iterator>;
+
+  void log_change(typename SlotMap::const_iterator it) {
+    log_.emplace_back(it->second.seq, it);
+    if (log_.size() > 2 * slots_.size() + 1024) rebuild_log();
+  }
+  void rebuild_log() {
+    log_.clear();
+    log_.reserve(slots_.size());
+    for (auto it = slots_.cbegin(); it != slots_.cend(); ++it)
+      log_.emplace_back(it->second.seq, it);
+    std::sort(log_.begin(), log_.end(),
+              [](const LogEntry& a, const LogEntry& b) { return a.first < b.first; });
+  }
 
   static std::uint64_t random_epoch() {
     std::random_device rd;
@@ -382,6 +431,7 @@ class CLSet {
     if (!exists) {
       const std::uint32_t bucket = digest_bucket(std::string_view(scratch_).substr(0, key_size));
       it = slots_.emplace_hint(it, key, Slot{incoming, fp, ++seq_, bucket});
+      log_change(it);
       digest_.count++;
       digest_.buckets[bucket] ^= fp;
       if (incoming.present()) ++present_;
@@ -396,6 +446,7 @@ class CLSet {
     slot.entry = incoming;
     slot.fingerprint = fp;
     slot.seq = ++seq_;
+    log_change(it);
     if (observer) observer(key, &before, slot.entry);
     return true;
   }
@@ -405,8 +456,9 @@ class CLSet {
   std::uint64_t epoch_;
   std::uint64_t seq_ = 0;
   std::size_t present_ = 0;
-  std::map<K, Slot> slots_;
+  SlotMap slots_;
   Digest digest_;
+  std::vector<LogEntry> log_;
   std::string scratch_;  // reused encoding buffer: merging allocates no temporary strings
 };
 

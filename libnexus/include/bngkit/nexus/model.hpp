@@ -270,7 +270,9 @@ struct ModelOptions {
 };
 
 /// The replicated model of one nexus replica. Thread-safe. Every change is written to the
-/// store (when there is one) before the call returns, so a returned allocation is durable.
+/// store (when there is one) before the call returns, so a returned allocation is durable;
+/// concurrent changes share one transaction (group commit), and reads return only what is
+/// durable too.
 /// Errors: invalid_argument (bad input), no_such_file_or_directory (unknown pool,
 /// allocation or node), file_exists (conflicting definition), no_buffer_space (pool or this
 /// replica's share exhausted), others from the store.
@@ -355,8 +357,9 @@ class BNGKIT_NEXUS_EXPORT Model {
   [[nodiscard]] bool same_state(const Model& other) const;
   /// What changed here since a peer's watermark and the watermark that covers it, read
   /// together (a change made between two separate calls would otherwise be skipped).
+  /// Entries written by `skip_origin` (the peer itself) are left out.
   [[nodiscard]] std::pair<ModelDelta, ModelWatermark> changes_since(
-      const ModelWatermark& seen) const;
+      const ModelWatermark& seen, std::string_view skip_origin = {}) const;
   /// Called after every change to this replica's state — local writes, merges that brought
   /// something new, repairs, restores — so replication can push it at once. It runs under
   /// the model's lock: keep it short and do not call back into the model.
@@ -380,6 +383,9 @@ class BNGKIT_NEXUS_EXPORT Model {
                                    ///< the same subscriber elsewhere (address held back)
   };
   [[nodiscard]] Counters counters() const;
+  /// Set once a store write failed: memory is then ahead of the disk, every later change
+  /// fails, and the process should restart to reload the store (a liveness check).
+  [[nodiscard]] std::optional<Error> write_error() const;
 
   // ---- durability
   /// Online, consistent copy of the store (see Store::backup).

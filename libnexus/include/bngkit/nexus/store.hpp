@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,6 +63,8 @@ class BNGKIT_NEXUS_EXPORT Store {
 
   /// Applies `batch` in one transaction; ok means it is on stable storage.
   [[nodiscard]] Result<void> write(const WriteBatch& batch);
+  /// Applies `batches` in order, all in one transaction (one sync): group commit.
+  [[nodiscard]] Result<void> write(std::span<const WriteBatch> batches);
   /// Every entry of CLSet `set`, ordered by key bytes.
   [[nodiscard]] Result<std::vector<StoredEntry>> load(std::string_view set) const;
   /// One local metadata value, if present.
