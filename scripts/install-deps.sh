@@ -18,6 +18,7 @@ RUNTIME_PKGS=(
   kea-admin kea-dhcp4-server
   socat
   freeradius-common
+  etcd-server etcd-client
 )
 
 missing=()
