@@ -94,4 +94,40 @@ TEST(UdpFanoutCli, UsageErrors) {
   EXPECT_NE(out4.find("Usage: udp-fanout <command>"), std::string::npos) << out4;
 }
 
+// The config map in deploy/udp-fanout is a valid config for a node.
+TEST(UdpFanoutDeploy, TheShippedConfigValidates) {
+  std::ifstream in(std::string(FANOUT_DEPLOY_DIR) + "/configmap.yaml");
+  ASSERT_TRUE(in.good());
+  std::string toml;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("fanout.toml: |") != std::string::npos) {
+      inside = true;
+      continue;
+    }
+    if (!inside) continue;
+    if (!line.empty() && line.compare(0, 4, "    ") != 0) break;
+    toml += (line.size() > 4 ? line.substr(4) : "") + "\n";
+  }
+  ASSERT_NE(toml.find("[[listeners]]"), std::string::npos);
+  TempDir dir;
+  const auto cfg = dir.write("fanout.toml", toml);
+  ::setenv("NODE_INTERFACE", "eth0", 1);  // what the DaemonSet sets
+  auto [rc, out] = run_cli(dir, {"validate", "--config", cfg});
+  ::unsetenv("NODE_INTERFACE");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("listener syslog: 0.0.0.0:5514, tc_ebpf, replicate, 0 static downstream(s), "
+                     "EndpointSlices of logging/vector-aggregators"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("listener netflow: 0.0.0.0:2055, userspace, balance (flow_hash), 1 static "
+                     "downstream(s), EndpointSlices of netflow/flow-collectors"),
+            std::string::npos)
+      << out;
+  // Without the variable the config says which one is missing.
+  std::tie(rc, out) = run_cli(dir, {"validate", "--config", cfg});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("NODE_INTERFACE"), std::string::npos) << out;
+}
+
 }  // namespace
