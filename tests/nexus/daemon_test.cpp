@@ -113,6 +113,27 @@ TEST(NexusDaemon, ServesTheApiHealthAndMetricsAndStopsOnSigterm) {
   EXPECT_EQ(log.str().find("api-token"), std::string::npos) << "the token is never logged";
 }
 
+TEST(NexusDaemon, SigtermDrainsNotReadyButServingThenExits) {
+  TempDir dir;
+  auto o = lone("n1");
+  o.grace = "1500ms";
+  Daemon d(kBinary, dir.path(), o);
+  d.start();
+  ASSERT_TRUE(d.wait_ready());
+  ASSERT_EQ(d.request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.0.0.0/24"})").status, 201);
+  const auto signalled = std::chrono::steady_clock::now();
+  d.kill(SIGTERM);
+  ASSERT_TRUE(wait_until([&] { return d.get("/ready").status == 503; }, 1s));
+  EXPECT_NE(d.get("/ready").body.find("shutting down"), std::string::npos);
+  EXPECT_EQ(d.get("/health").status, 200) << "alive while draining";
+  EXPECT_EQ(
+      d.request("POST", "/api/v1/allocations", R"({"pool_id":"p","subscriber_id":"late"})").status,
+      201)
+      << "still serving during the grace period";
+  EXPECT_EQ(d.wait(15s), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, 1400ms);
+}
+
 TEST(NexusDaemon, Kill9LosesNoAcknowledgedAllocation) {
   TempDir dir;
   Daemon d(kBinary, dir.path(), lone("n1"));

@@ -199,8 +199,9 @@ class Daemon {
     std::vector<std::string> owners;
     std::string secret = "integration-test-secret-0123456789";
     std::string token;
-    std::string storage;  ///< store directory (empty: <dir>/<id>/data)
-    std::string extra;    ///< more TOML appended to the config
+    std::string storage;       ///< store directory (empty: <dir>/<id>/data)
+    std::string grace = "0s";  ///< graceful_shutdown.grace_period
+    std::string extra;         ///< more TOML appended to the config
   };
 
   Daemon(std::string binary, const fs::path& dir, Options o)
@@ -224,7 +225,7 @@ class Daemon {
     cfg << "[storage]\npath = " << q(o_.storage.empty() ? (dir_ / "data").string() : o_.storage)
         << "\n";
     cfg << "[clset]\ntopic = \"nexus-state\"\nrebroadcast_interval = \"1s\"\nnum_workers = 4\n";
-    cfg << "[graceful_shutdown]\ntimeout = \"20s\"\ngrace_period = \"0s\"\n";
+    cfg << "[graceful_shutdown]\ntimeout = \"20s\"\ngrace_period = " << q(o_.grace) << "\n";
     cfg << "[log]\nlevel = \"info\"\n";
     cfg << o_.extra;
   }
