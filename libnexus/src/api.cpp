@@ -77,8 +77,8 @@ class Fields {
     std::int64_t n = 0;
     if (v->is_int64()) {
       n = v->as_int64();
-    } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(max)) {
-      n = static_cast<std::int64_t>(v->as_uint64());
+    } else if (v->is_uint64()) {
+      n = std::numeric_limits<std::int64_t>::max();  // above any range we accept
     } else {
       throw BadRequest{"\"" + std::string(key) + "\" must be an integer" + where_};
     }
