@@ -114,7 +114,9 @@ TEST(NexusCluster, ConcurrentAllocationsKill9AndRestartConverge) {
     EXPECT_EQ(ip_of(again), ip) << sub;
   }
   for (auto* x : all) {
-    EXPECT_EQ(metric(*x, "nexus_peers{state=\"connected\"}"), 2) << x->options().id;
+    EXPECT_TRUE(
+        wait_until([&] { return metric(*x, "nexus_peers{state=\"connected\"}") == 2; }, 10s))
+        << x->options().id;
     EXPECT_EQ(metric(*x, "nexus_conflicts_resolved_total{kind=\"address\"}"), 0) << x->options().id;
   }
   for (auto& x : d) {

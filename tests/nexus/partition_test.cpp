@@ -110,7 +110,8 @@ TEST(NexusPartition, BothSidesAllocateThenHealAndConverge) {
   ASSERT_EQ(d[0]->request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.200.0.0/18"})").status,
             201);
   ASSERT_TRUE(wait_until([&] { return converged(all); }, 15s));
-  EXPECT_EQ(metric(*d[0], "nexus_peers{state=\"connected\"}"), 2);
+  EXPECT_TRUE(
+      wait_until([&] { return metric(*d[0], "nexus_peers{state=\"connected\"}") == 2; }, 10s));
 
   Allocations acked;
   std::mutex mu;
