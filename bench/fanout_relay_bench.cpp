@@ -5,11 +5,11 @@
 //   balance; a naive relay (one recvfrom, N sendto); socat (one process per
 //   downstream); and the kernel's own IPv4 forwarding (the client addresses the
 //   receivers directly, one copy per datagram).
-// Delivered = datagrams reaching the receivers' interfaces (no sockets there: the
-// receiving cost is the same for every relay). Per core: delivered/s divided by the
-// CPU the relay itself used (its process; for the TC engine the program's run time from
-// BPF run statistics) and, since softirq work cannot be pinned on one party, by all
-// busy CPU of the machine too. Needs root. Usage:
+// Delivered = datagrams reaching the receivers' UDP sockets (never read: queued or
+// dropped at a full queue, the same cheap cost for every relay). Per core: delivered/s divided by
+// the CPU the relay itself used (its process; for the TC engine the program's run time from BPF run
+// statistics) and, since softirq work cannot be pinned on one party, by all busy CPU of the machine
+// too. Needs root. Usage:
 //   fanout_relay_bench [--seconds S] [--payload BYTES] [--downstreams 1,4,16] [--only TEXT]
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/probe.hpp>
@@ -65,21 +65,24 @@ std::uint64_t process_ticks(pid_t pid) {
   return utime + stime;
 }
 
-// rx_packets of `dev` in namespace `ns` (/proc/thread-self/net/dev of a thread there).
-std::uint64_t rx_packets(const std::string& ns, const std::string& dev) {
+// Datagrams that reached UDP in namespace `ns`: queued to a socket (InDatagrams) or
+// dropped because its queue was full (RcvbufErrors), from /proc/thread-self/net/snmp of
+// a thread there. Counted per datagram after GSO segmentation, unlike interface packets.
+std::uint64_t udp_datagrams_in(const std::string& ns) {
   return fotest::in_netns(ns, [&]() -> std::uint64_t {
-    std::ifstream in("/proc/thread-self/net/dev");
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      name.erase(0, name.find_first_not_of(' '));
-      if (name != dev) continue;
-      std::istringstream f(line.substr(colon + 1));
-      std::uint64_t bytes = 0, packets = 0;
-      f >> bytes >> packets;
-      return packets;
+    std::ifstream in("/proc/thread-self/net/snmp");
+    std::string header, values;
+    while (std::getline(in, header)) {
+      if (header.rfind("Udp: ", 0) != 0) continue;
+      std::getline(in, values);
+      std::istringstream h(header.substr(5)), v(values.substr(5));
+      std::uint64_t total = 0;
+      std::string name;
+      std::uint64_t value = 0;
+      while (h >> name && v >> value) {
+        if (name == "InDatagrams" || name == "RcvbufErrors") total += value;
+      }
+      return total;
     }
     return 0;
   });
@@ -191,19 +194,39 @@ struct Result {
 class Bench {
  public:
   Bench(const Options& o, std::size_t n) : opts_(o), n_(n), topo_(n), dir_() {
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n && topo_.ok(); ++i) {
       targets_.push_back(Topology::receiver_endpoint(i, kReceiverPort));
+      // A socket that is never read, so datagrams count in the receiver's UDP MIB.
+      sinks_.push_back(fotest::in_netns(topo_.receivers[i]->name(), [&] {
+        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = targets_.back().address_be;
+        sa.sin_port = htons(kReceiverPort);
+        ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        return fd;
+      }));
+    }
   }
+  ~Bench() {
+    for (int fd : sinks_) ::close(fd);
+  }
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
   [[nodiscard]] bool ok() const { return topo_.ok(); }
 
-  Relay fanout(const std::string& mode, const std::string& policy) {
-    Relay r{"udp-fanout " + mode, policy, {}, mode == "tc_ebpf"};
+  // `keep_source` false: the userspace engine sends from its own address (UDP sockets,
+  // GSO) instead of raw sockets with the sender's address.
+  Relay fanout(const std::string& mode, const std::string& policy, bool keep_source = true) {
+    Relay r{
+        "udp-fanout " + mode + (keep_source ? "" : " (own src)"), policy, {}, mode == "tc_ebpf"};
     std::string cfg = "[tc]\npin_path = \"/sys/fs/bpf/fanout-bench-" + fotest::unique_tag() +
                       "\"\n[health]\nenabled = false\n[metrics]\nbind = \"127.0.0.1:9190\"\n"
                       "[log]\nlevel = \"warn\"\n[[listeners]]\nname = \"bench\"\nbind = \"" +
                       std::string(Topology::kFanoutAddr) + ":" + std::to_string(kListenPort) +
                       "\"\ninterface = \"f0\"\nmode = \"" + mode + "\"\npolicy = \"" + policy +
-                      "\"\n[listeners.settings]\nrecv_buf_size = 16777216\nbatch_size = 64\n";
+                      "\"\npreserve_source = " + (keep_source ? "true" : "false") +
+                      "\n[listeners.settings]\nrecv_buf_size = 16777216\nbatch_size = 64\n";
     for (const auto& t : targets_)
       cfg += "[[listeners.downstream]]\naddress = \"" + t.to_string() + "\"\n";
     const auto path = dir_.write("fanout-" + mode + "-" + policy + ".toml", cfg);
@@ -278,7 +301,7 @@ class Bench {
         before_run = bngkit::ebpfkit::run_stats(*prog).value_or(bngkit::ebpfkit::RunStats{});
     }
     std::uint64_t rx_before = 0;
-    for (const auto& ns : topo_.receivers) rx_before += rx_packets(ns->name(), "d0");
+    for (const auto& ns : topo_.receivers) rx_before += udp_datagrams_in(ns->name());
     std::uint64_t relay_before = 0;
     for (const auto& p : relay.processes) relay_before += process_ticks(p.pid());
     const std::uint64_t busy_before = busy_ticks();
@@ -291,7 +314,7 @@ class Bench {
     Result r;
     r.busy_cores = static_cast<double>(busy_ticks() - busy_before) / ticks / elapsed;
     std::uint64_t rx_after = 0;
-    for (const auto& ns : topo_.receivers) rx_after += rx_packets(ns->name(), "d0");
+    for (const auto& ns : topo_.receivers) rx_after += udp_datagrams_in(ns->name());
     r.sent_per_s = static_cast<double>(sent) / elapsed;
     r.delivered_per_s = static_cast<double>(rx_after - rx_before) / elapsed;
     if (relay.tc && prog) {
@@ -314,6 +337,7 @@ class Bench {
   Topology topo_;
   fotest::TempDir dir_;
   std::vector<Endpoint> targets_;
+  std::vector<int> sinks_;
 };
 
 std::string rate(double v) {
@@ -369,24 +393,35 @@ int main(int argc, char** argv) {
       std::cerr << "could not build the topology for " << n << " downstreams\n";
       return 1;
     }
-    std::vector<std::function<Relay()>> relays = {
-        [&] { return bench.fanout("userspace", "replicate"); },
-        [&] { return bench.fanout("userspace", "balance"); },
-        [&] { return bench.fanout("tc_ebpf", "replicate"); },
-        [&] { return bench.fanout("tc_ebpf", "balance"); },
-        [&] { return bench.naive("replicate"); },
-        [&] { return bench.naive("balance"); },
-        [&] { return bench.socat("replicate"); },
-        [&] { return bench.socat("balance"); },
-        [&] { return bench.kernel(); },
+    // (label for --only, how to start it)
+    const std::vector<std::pair<std::string, std::function<Relay()>>> relays = {
+        {"udp-fanout userspace replicate", [&] { return bench.fanout("userspace", "replicate"); }},
+        {"udp-fanout userspace balance", [&] { return bench.fanout("userspace", "balance"); }},
+        {"udp-fanout userspace (own src) replicate",
+         [&] { return bench.fanout("userspace", "replicate", false); }},
+        {"udp-fanout userspace (own src) balance",
+         [&] { return bench.fanout("userspace", "balance", false); }},
+        {"udp-fanout tc_ebpf replicate", [&] { return bench.fanout("tc_ebpf", "replicate"); }},
+        {"udp-fanout tc_ebpf balance", [&] { return bench.fanout("tc_ebpf", "balance"); }},
+        {"naive recvfrom+sendto replicate", [&] { return bench.naive("replicate"); }},
+        {"naive recvfrom+sendto balance", [&] { return bench.naive("balance"); }},
+        {"socat replicate", [&] { return bench.socat("replicate"); }},
+        {"socat balance", [&] { return bench.socat("balance"); }},
+        {"kernel IPv4 forwarding balance", [&] { return bench.kernel(); }},
     };
-    for (auto& make : relays) {
+    for (const auto& [label, make] : relays) {
+      if (!opts.only.empty() && label.find(opts.only) == std::string::npos) continue;
       Relay relay = make();
-      if (!opts.only.empty() &&
-          (relay.name + " " + relay.policy).find(opts.only) == std::string::npos) {
-        for (auto& p : relay.processes) p.kill();
-        continue;
-      }
+      // SIGTERM first: a udp-fanout with a TC program detaches it and removes its pins.
+      struct StopRelay {
+        Relay& relay;
+        ~StopRelay() {
+          for (auto& p : relay.processes) {
+            p.kill(SIGTERM);
+            if (p.wait_exit(5s) < 0) p.kill();
+          }
+        }
+      } stop{relay};
       const bool is_fanout = relay.name.rfind("udp-fanout", 0) == 0;
       std::cout << std::left << std::setw(4) << n << std::setw(26) << relay.name << std::setw(11)
                 << relay.policy << std::right;
@@ -413,10 +448,6 @@ int main(int argc, char** argv) {
         }
       }
       std::cout << "\n" << std::flush;
-      for (auto& p : relay.processes) {
-        p.kill(SIGTERM);
-        if (p.wait_exit(5s) < 0) p.kill();
-      }
     }
   }
   return 0;

@@ -70,9 +70,11 @@ void print_summary(const fanoutd::Config& c) {
 
 int run(const fanoutd::Config& config) {
   const auto format = ops::parse_log_format(config.log.format);
-  if (auto r =
-          ops::setup_logging(format.value_or(ops::LogFormat::text), config.log.level, "udp-fanout");
-      !r) {
+  if (!format) {
+    std::cerr << "udp-fanout: " << format.error().message() << "\n";
+    return 2;
+  }
+  if (auto r = ops::setup_logging(*format, config.log.level, "udp-fanout"); !r) {
     std::cerr << "udp-fanout: " << r.error().message() << "\n";
     return 2;
   }

@@ -89,6 +89,13 @@ TEST(UdpFanoutCli, UsageErrors) {
   auto [rc3, out3] = run_cli(dir, {"validate", "--config", (dir.path / "missing.toml").string()});
   EXPECT_EQ(rc3, 2);
   EXPECT_NE(out3.find("cannot read config"), std::string::npos) << out3;
+  const auto cfg = dir.write("fanout.toml", kValid);
+  auto [rc5, out5] = run_cli(dir, {"run", "--config", cfg, "--log-format", "xml"});
+  EXPECT_EQ(rc5, 2);
+  EXPECT_NE(out5.find("xml"), std::string::npos) << out5;
+  auto [rc6, out6] = run_cli(dir, {"run", "--config", cfg, "--log-level", "loud"});
+  EXPECT_EQ(rc6, 2);
+  EXPECT_NE(out6.find("loud"), std::string::npos) << out6;
   auto [rc4, out4] = run_cli(dir, {"--help"});
   EXPECT_EQ(rc4, 0);
   EXPECT_NE(out4.find("Usage: udp-fanout <command>"), std::string::npos) << out4;
