@@ -190,7 +190,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   if (!errors.empty()) {
     std::string all;
     for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
-    return make_error(std::errc::invalid_argument, all);
+    return Error{{}, all};  // no errno text appended to the last problem
   }
   return c;
 }

@@ -163,8 +163,7 @@ Result<void> Fanout::start() {
     auto& l = d.listeners[index];
     if (l.config.mode == Mode::tc_ebpf) {
       auto tc = d.tc ? make_tc_engine(l.config, static_cast<std::uint32_t>(index), d.tc)
-                     : Result<std::unique_ptr<Engine>>(
-                           make_error(std::errc::function_not_supported, tc_unavailable));
+                     : Result<std::unique_ptr<Engine>>(Error{{}, tc_unavailable});
       if (tc) {
         l.engine = std::move(tc).value();
         if (auto r = l.engine->start(); !r) {
@@ -308,10 +307,9 @@ bool Fanout::ready(std::string* why) const {
   const auto& d = *impl_;
   std::lock_guard lock(d.mutex);
   for (const auto& [name, w] : d.watchers) {
-    if (!w->status().synced) {
+    if (const auto st = w->status(); !st.synced) {
       if (why)
-        *why =
-            "listener " + name + ": EndpointSlices not listed yet (" + w->status().last_error + ")";
+        *why = "listener " + name + ": EndpointSlices not listed yet (" + st.last_error + ")";
       return false;
     }
   }
