@@ -8,6 +8,7 @@
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -222,6 +223,9 @@ void Worker::start(int cpu) {
 
 void Worker::run(int cpu) {
   const auto& cfg = engine_.config();
+  // "fanout-w<N>" in top -H, perf and /proc/<pid>/task/*/comm (15 characters at most).
+  const std::string name = "fanout-w" + std::to_string(index_);
+  ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
   if (cpu >= 0) {
     if (auto r = net::pin_thread_to_cpu(cpu); !r) {
       spdlog::warn("listener {} worker {}: {}", cfg.name, index_, r.error().message());

@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "netns.hpp"
 
 namespace bngkit::fanout {
@@ -20,6 +25,18 @@ using fotest::wait_until;
 
 Endpoint loopback(std::uint16_t port) {
   return Endpoint::parse("127.0.0.1:" + std::to_string(port), true).value();
+}
+
+// CPUs this process may use.
+std::vector<int> process_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  }
+  return out;
 }
 
 ListenerConfig listener(Policy policy, std::uint32_t workers = 1) {
@@ -207,6 +224,47 @@ TEST(UserspaceEngine, SetChangesUnderLoadLoseNothingForThoseWhoStay) {
   }
   EXPECT_GT(churn.total(), 0u);
   EXPECT_EQ(engine->stats().total_dropped(), 0u);
+}
+
+// The CPUs a thread may run on, from /proc/self/task/<tid>/status.
+std::vector<std::string> worker_cpu_lists() {
+  std::vector<std::string> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind("fanout-w", 0) != 0) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Cpus_allowed_list:", 0) == 0)
+        out.push_back(line.substr(line.find_last_of("\t ") + 1));
+    }
+  }
+  return out;
+}
+
+TEST(UserspaceEngine, PinsWorkersWithinTheProcessCpuSet) {
+  const auto cpus = process_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to tell pinning within the set apart";
+  // The engine starts on a thread allowed only the last CPU, as a process started with
+  // taskset or a cgroup cpuset would be: every worker must land there, not on CPU 0.
+  const int only = cpus.back();
+  std::unique_ptr<Engine> engine;
+  std::thread starter([&] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(only, &set);
+    ASSERT_EQ(::sched_setaffinity(0, sizeof set, &set), 0);
+    auto cfg = listener(Policy::replicate, 3);
+    cfg.settings.pin_cpus = true;
+    engine = make_userspace_engine(cfg);
+    ASSERT_TRUE(engine->start().ok());
+  });
+  starter.join();
+  ASSERT_TRUE(engine);
+  ASSERT_TRUE(wait_until([] { return worker_cpu_lists().size() == 3; }, 2s));
+  for (const auto& list : worker_cpu_lists()) EXPECT_EQ(list, std::to_string(only));
+  engine->stop();
 }
 
 TEST(HealthProber, UdpEchoDetectsAStoppedReceiverAndItsReturn) {
