@@ -88,6 +88,26 @@ Result<XdpQuery> xdp_query(unsigned ifindex) {
   return XdpQuery{q.drv_prog_id, q.skb_prog_id, q.hw_prog_id};
 }
 
+Result<bool> xdp_detach_id(unsigned ifindex, std::uint32_t prog_id) {
+  auto q = xdp_query(ifindex);
+  if (!q) return q.error();
+  for (XdpMode m : {XdpMode::native, XdpMode::generic}) {
+    if (prog_id == 0 || id_in_mode(*q, m) != prog_id) continue;
+    int pfd = bpf_prog_get_fd_by_id(prog_id);
+    if (pfd < 0) return detail::bpf_error(pfd, "opening the attached XDP program id {}", prog_id);
+    UniqueFd prog(pfd);
+    // REPLACE with old_prog_fd: only removes it if it is still the attached one.
+    LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = prog.get());
+    int rc = bpf_xdp_detach(static_cast<int>(ifindex), mode_flag(m) | XDP_FLAGS_REPLACE, &ao);
+    if (rc != 0) {
+      return detail::bpf_error(rc, "detaching XDP program id {} from {}", prog_id,
+                               ifname_of(ifindex));
+    }
+    return true;
+  }
+  return false;
+}
+
 // --- XdpAttachment ---------------------------------------------------------------
 
 Result<XdpAttachment> XdpAttachment::attach(std::string_view ifname, ProgramRef prog,

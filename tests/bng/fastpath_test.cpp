@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bngkit/bng/fastpath/fast_path.hpp>
@@ -990,6 +991,38 @@ TEST_F(FastPathTest, AttachesAndDetachesXdp) {
   ASSERT_TRUE(q);
   EXPECT_EQ(q->generic_id, 0u);
   EXPECT_FALSE(fp_->attach("no-such-if0", XdpMode::generic));
+}
+
+TEST_F(FastPathTest, ReplacesAFastPathLeftBehindByADeadProcess) {
+  VethGuard veth("fps" + std::to_string(getpid()));
+  ASSERT_TRUE(veth.created) << "could not create a veth pair";
+  auto ifindex = bngkit::ebpfkit::interface_index(veth.a);
+  ASSERT_TRUE(ifindex);
+  // A process attaches the fast path and dies without detaching (as on SIGKILL).
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto fp = FastPath::open();
+    _exit(fp && fp->attach(veth.a, XdpMode::generic) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child could not attach";
+  auto q = bngkit::ebpfkit::xdp_query(*ifindex);
+  ASSERT_TRUE(q);
+  const std::uint32_t stale = q->generic_id;
+  ASSERT_NE(stale, 0u) << "the dead process's program stays attached";
+
+  auto a = fp_->attach(veth.a, XdpMode::generic);
+  ASSERT_TRUE(a) << a.error().message();
+  q = bngkit::ebpfkit::xdp_query(*ifindex);
+  ASSERT_TRUE(q);
+  EXPECT_NE(q->generic_id, 0u);
+  EXPECT_NE(q->generic_id, stale) << "ours replaced the stale one";
+  ASSERT_TRUE(fp_->detach());
+  q = bngkit::ebpfkit::xdp_query(*ifindex);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->generic_id, 0u) << "detach must not bring the stale program back";
 }
 
 /// A raw AF_PACKET socket bound to one interface, closed on scope exit.

@@ -154,6 +154,28 @@ TEST_F(AttachTest, DetachRestoresThePreviousXdpProgram) {
   ASSERT_TRUE(cleanup.ok());
 }
 
+TEST_F(AttachTest, DetachByIdRemovesOnlyThatProgram) {
+  ektest::EnterNetns in_a(veth_->ns_a);
+  ASSERT_TRUE(in_a.ok());
+  ek::XdpAttachOptions gen;
+  gen.mode = ek::XdpMode::generic;
+  {
+    auto left = ek::XdpAttachment::attach(veth_->dev_a, prog("xdp_drop"), gen);
+    ASSERT_TRUE(left.ok()) << left.error().message();
+    left->release();  // as if its process had died
+  }
+  const unsigned ifindex = *ek::interface_index(veth_->dev_a);
+  auto other = ek::xdp_detach_id(ifindex, id_of("xdp_count"));  // not the attached one
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  EXPECT_FALSE(*other);
+  EXPECT_EQ(ek::xdp_query(ifindex)->generic_id, id_of("xdp_drop"));
+  auto removed = ek::xdp_detach_id(ifindex, id_of("xdp_drop"));
+  ASSERT_TRUE(removed.ok()) << removed.error().message();
+  EXPECT_TRUE(*removed);
+  EXPECT_EQ(ek::xdp_query(ifindex)->generic_id, 0u);
+  EXPECT_EQ(ek::xdp_query(ifindex)->native_id, 0u);
+}
+
 TEST_F(AttachTest, DetachLeavesSomeoneElsesReplacementAlone) {
   ektest::EnterNetns in_a(veth_->ns_a);
   ASSERT_TRUE(in_a.ok());

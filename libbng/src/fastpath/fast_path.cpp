@@ -406,6 +406,26 @@ Result<std::optional<CacheEntry>> FastPath::cached_by_mac(const MacAddress& mac)
   return std::optional<CacheEntry>{from_abi(**v)};
 }
 
+namespace {
+// A fast path left attached by a dead process still answers from its stale cache, and
+// nobody drains its ring buffer: take it off before attaching ours. Other programs stay.
+Result<void> remove_stale_fast_path(std::string_view ifname) {
+  auto ifindex = ebpfkit::interface_index(ifname);
+  if (!ifindex) return Error{ifindex.error().code, "XDP attach: " + ifindex.error().context};
+  auto q = ebpfkit::xdp_query(*ifindex);
+  if (!q) return q.error();
+  for (std::uint32_t id : {q->native_id, q->generic_id}) {
+    if (id == 0) continue;
+    auto other = ebpfkit::ProgramHandle::from_id(id);
+    if (!other || other->info().name != BNG_FP_PROG_NAME) continue;
+    if (auto r = ebpfkit::xdp_detach_id(*ifindex, id); !r) {
+      return with_context(std::move(r).error(), "removing a stale DHCP fast path");
+    }
+  }
+  return ok();
+}
+}  // namespace
+
 Result<void> FastPath::attach(std::string_view ifname, XdpMode mode) {
   if (impl_->attachment && impl_->attachment->active()) {
     return make_error(std::errc::device_or_resource_busy,
@@ -414,6 +434,7 @@ Result<void> FastPath::attach(std::string_view ifname, XdpMode mode) {
   }
   auto prog = impl_->obj.program(BNG_FP_PROG_NAME);
   if (!prog) return prog.error();
+  if (auto r = remove_stale_fast_path(ifname); !r) return r;
   ebpfkit::XdpAttachOptions opts;
   opts.mode = to_ebpfkit(mode);
   opts.replace = false;

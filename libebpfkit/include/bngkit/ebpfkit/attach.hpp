@@ -36,6 +36,11 @@ struct XdpQuery {
 };
 /// What is attached at `ifindex` right now (bpf_xdp_query).
 [[nodiscard]] BNGKIT_EBPFKIT_EXPORT Result<XdpQuery> xdp_query(unsigned ifindex);
+/// Detaches the XDP program `prog_id` from `ifindex` (whatever its mode) if it is still
+/// the one attached there; false when it was not attached. For removing a program that
+/// a crashed process left behind, without touching anyone else's.
+[[nodiscard]] BNGKIT_EBPFKIT_EXPORT Result<bool> xdp_detach_id(unsigned ifindex,
+                                                                std::uint32_t prog_id);
 
 struct XdpAttachOptions {
   XdpMode mode = XdpMode::automatic;

@@ -184,7 +184,8 @@ class BNGKIT_BNG_EXPORT FastPath {
   [[nodiscard]] Result<std::optional<CacheEntry>> cached_by_mac(const MacAddress& mac) const;
 
   /// Attaches to `ifname`; fails (EEXIST) when another XDP program is attached there, or
-  /// when this FastPath is already attached.
+  /// when this FastPath is already attached. A `dhcp_fastpath` program left attached by a
+  /// process that died without detaching (SIGKILL, crash) is removed and replaced.
   [[nodiscard]] Result<void> attach(std::string_view ifname, XdpMode mode = XdpMode::automatic);
   /// Detaches (no-op when not attached).
   [[nodiscard]] Result<void> detach();
