@@ -31,13 +31,13 @@ function(bngkit_library target)
     DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/bngkit/${ARG_COMPONENT}")
 endfunction()
 
-# bngkit_install_component(<component> TARGETS t... [HEADERS dir]
+# bngkit_install_component(<component> TARGETS t... [HEADERS dirs-or-files...]
 #   [REQUIRES other-components...]         bngkit components it links
 #   [FIND_DEPENDENCIES "pkg args"...]      find_dependency() calls for consumers
 #   [PKGCONFIG_REQUIRES "mod"...])         Requires: lines of its .pc file
 function(bngkit_install_component component)
-  cmake_parse_arguments(ARG "" "HEADERS"
-    "TARGETS;REQUIRES;FIND_DEPENDENCIES;PKGCONFIG_REQUIRES" ${ARGN})
+  cmake_parse_arguments(ARG "" ""
+    "TARGETS;HEADERS;REQUIRES;FIND_DEPENDENCIES;PKGCONFIG_REQUIRES" ${ARGN})
   set_property(GLOBAL APPEND PROPERTY BNGKIT_COMPONENTS ${component})
 
   install(TARGETS ${ARG_TARGETS} EXPORT bngkit-${component}-targets
@@ -45,9 +45,19 @@ function(bngkit_install_component component)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-  if(ARG_HEADERS)
-    install(DIRECTORY "${ARG_HEADERS}" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/bngkit")
-  endif()
+  # Each header path keeps its place below its library's include/ directory, so
+  # components can share a folder (bng_codec installs bng/dhcp, bng installs bng/pool).
+  foreach(path IN LISTS ARG_HEADERS)
+    if(NOT path MATCHES "^(.*/include)/(.+)$")
+      message(FATAL_ERROR "bngkit_install_component: ${path} is not below an include/ directory")
+    endif()
+    get_filename_component(dest "${CMAKE_MATCH_2}" DIRECTORY)
+    if(IS_DIRECTORY "${path}")
+      install(DIRECTORY "${path}" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/${dest}")
+    else()
+      install(FILES "${path}" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/${dest}")
+    endif()
+  endforeach()
   install(EXPORT bngkit-${component}-targets
     FILE bngkit-${component}-targets.cmake
     NAMESPACE bngkit::
