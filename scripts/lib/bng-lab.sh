@@ -40,6 +40,7 @@ lab_down() {
 }
 
 # lab_config FILE [extra TOML]: the embedded default bng config for this lab.
+# Env: LAB_POOL_NETWORK, LAB_POOL_RANGE, LAB_LEASE_TIME, LAB_RENEWAL_TIME, LAB_REBINDING_TIME.
 lab_config() {
   local file=$1
   cat >"$file" <<TOML
@@ -58,10 +59,10 @@ rebinding_time = ${LAB_REBINDING_TIME:-17}
 
 [[pools]]
 id = "residential-ipv4"
-network = "10.0.1.0/24"
+network = "${LAB_POOL_NETWORK:-10.0.1.0/24}"
 gateway = "10.0.1.1"
 dns = ["10.0.1.1"]
-range = "10.0.1.100-10.0.1.199"
+range = "${LAB_POOL_RANGE:-10.0.1.100-10.0.1.199}"
 
 [fastpath]
 mode = "generic"

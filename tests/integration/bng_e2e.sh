@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# End-to-end tests of the bng daemon with real DHCP clients in network namespaces.
+# Usage: bng_e2e.sh <bng binary> <scenario>
+#   udhcpc    busybox udhcpc: slow-path DORA, then the same subscriber served by XDP
+#   dhclient  ISC dhclient: DORA, then T1 renewals answered in the kernel and recorded
+#   relay     perfdhcp as a relay agent (giaddr, port 67): every exchange completes
+#   vlan      802.1Q and QinQ tagged clients (scapy): tags kept on slow and fast path
+#   restart   SIGTERM/restart keeps serving from the restored cache; SIGKILL loses no ACKed lease
+# Exit 77 (skipped) without root.
+set -euo pipefail
+bng=$1
+scenario=$2
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: needs root for network namespaces, XDP and AF_PACKET"
+  exit 77
+fi
+LAB="bte$$"
+# shellcheck source=../../scripts/lib/bng-lab.sh
+source "$here/../../scripts/lib/bng-lab.sh"
+trap lab_down EXIT
+
+fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
+check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+lab_up
+lab_config "$LAB_DIR/bng.toml"
+lab_start_bng "$bng" "$LAB_DIR/bng.toml"
+
+case "$scenario" in
+udhcpc)
+  ip1=$(lab_udhcpc)
+  check "udhcpc got an address from the pool ($ip1)" grep -qE '^10\.0\.1\.1[0-9]{2}$' <<<"$ip1"
+  check "first DORA answered by the slow path" ge "$(lab_metric 'bng_dhcp_slowpath_replies_total{type="ack"}')" 1
+  ip2=$(lab_udhcpc)
+  check "the same subscriber gets the same address ($ip2)" [ "$ip2" = "$ip1" ]
+  check "second DORA answered by XDP (OFFER)" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="offer"}')" 1
+  check "second DORA answered by XDP (ACK)" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
+  check "kernel ACK recorded on the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_recorded_total)" 1
+  check "one bound lease" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 1 ]
+  ;;
+dhclient)
+  lab_stop_bng
+  LAB_LEASE_TIME=30 LAB_RENEWAL_TIME=2 LAB_REBINDING_TIME=25 lab_config "$LAB_DIR/bng.toml"
+  lab_start_bng "$bng" "$LAB_DIR/bng.toml"
+  # dhclient runs its script with a clean environment: the events file is written in.
+  cat >"$LAB_DIR/dhclient.script" <<SH
+#!/bin/sh
+case "\$reason" in
+  BOUND|RENEW|REBIND|REBOOT)
+    ip addr replace "\$new_ip_address/24" dev "\$interface"
+    echo "\$reason \$new_ip_address" >>"$LAB_DIR/dhclient.events" ;;
+esac
+exit 0
+SH
+  chmod +x "$LAB_DIR/dhclient.script"
+  ip netns exec "$LAB_CLI" dhclient -d -v -sf "$LAB_DIR/dhclient.script" -lf "$LAB_DIR/dhclient.leases" \
+    -pf "$LAB_DIR/dhclient.pid" "$LAB_CLI" >"$LAB_DIR/dhclient.log" 2>&1 &
+  client=$!
+  for _ in $(seq 1 100); do
+    [[ $(grep -c RENEW "$LAB_DIR/dhclient.events" 2>/dev/null || true) -ge 2 ]] && break
+    sleep 0.1
+  done
+  kill "$client" 2>/dev/null; wait "$client" 2>/dev/null || true
+  tail -n 8 "$LAB_DIR/dhclient.log"
+  check "dhclient bound" grep -q '^BOUND 10.0.1.1' "$LAB_DIR/dhclient.events"
+  check "dhclient renewed twice" [ $(grep -c '^RENEW' "$LAB_DIR/dhclient.events") -ge 2 ]
+  check "renewals answered by XDP" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 2
+  check "renewals recorded on the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_recorded_total)" 2
+  check "the API lists the lease as bound" bash -c \
+    "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/leases | grep -q '\"state\":\"bound\"'"
+  ;;
+relay)
+  ip -n "$LAB_CLI" addr add 10.0.1.2/24 dev "$LAB_CLI"
+  out=$(ip netns exec "$LAB_CLI" timeout 30 perfdhcp -4 -l 10.0.1.2 -r 20 -R 30 -n 30 -p 10 -W 1000000 10.0.1.1 2>&1) ||
+    true
+  echo "$out" | sed -n '/sent packets/,$p' | head -20
+  offers=$(echo "$out" | awk '/^\*\*\*Statistics for: DISCOVER-OFFER/ { s=1 } s && /received packets:/ { print $3; exit }')
+  acks=$(echo "$out" | awk '/^\*\*\*Statistics for: REQUEST-ACK/ { s=1 } s && /received packets:/ { print $3; exit }')
+  check "relayed DISCOVERs answered to the relay ($offers of 30)" [ "${offers:-0}" -eq 30 ]
+  check "relayed REQUESTs acknowledged ($acks of 30)" [ "${acks:-0}" -eq 30 ]
+  check "30 bound leases" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 30 ]
+  ;;
+vlan)
+  out=$(ip netns exec "$LAB_CLI" /usr/bin/python3 "$here/vlan_client.py" "$LAB_CLI") || fail "vlan client: $out"
+  echo "$out"
+  check "802.1Q DORA on the slow path, tag kept" grep -q '^dot1q slow ok' <<<"$out"
+  check "802.1Q DORA on the fast path, tag kept" grep -q '^dot1q fast ok' <<<"$out"
+  check "QinQ DORA on the slow path, both tags kept" grep -q '^qinq slow ok' <<<"$out"
+  check "QinQ DORA on the fast path, both tags kept" grep -q '^qinq fast ok' <<<"$out"
+  check "fast path served the tagged repeats" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 2
+  ;;
+restart)
+  ip1=$(lab_udhcpc)
+  check "bound before restart ($ip1)" [ -n "$ip1" ]
+  lab_stop_bng TERM
+  check "SIGTERM detached XDP" bash -c "! ip -n $LAB_SRV link show $LAB_SRV | grep -q xdp"
+  lab_start_bng "$bng" "$LAB_DIR/bng.toml"
+  check "restart restored the lease" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 1 ]
+  ip2=$(lab_udhcpc)
+  check "same address after restart ($ip2)" [ "$ip2" = "$ip1" ]
+  check "first DORA after restart answered by XDP from the refilled cache" \
+    ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
+  check "no slow-path request needed after restart" \
+    [ "$(lab_metric 'bng_dhcp_slowpath_requests_total{type="discover"}')" = 0 ]
+  # A second subscriber is ACKed, then the daemon is killed outright.
+  ip netns exec "$LAB_CLI" ip link set "$LAB_CLI" address 02:00:00:00:00:42
+  ip3=$(lab_udhcpc)
+  lab_stop_bng KILL
+  check "SIGKILL leaves XDP attached" bash -c "ip -n $LAB_SRV link show $LAB_SRV | grep -q xdp"
+  lab_start_bng "$bng" "$LAB_DIR/bng.toml"
+  check "restart replaced the fast path the killed daemon left" [ "$(lab_metric bng_fastpath_attached)" = 1 ]
+  check "ACKed lease survived SIGKILL" bash -c \
+    "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/leases/$ip3 | grep -q '\"state\":\"bound\"'"
+  check "two bound leases after SIGKILL and restart" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 2 ]
+  ;;
+*)
+  echo "unknown scenario $scenario" >&2
+  exit 2
+  ;;
+esac
+echo "PASS [$scenario]"
