@@ -6,7 +6,7 @@ set -euo pipefail
 # Build toolchain and libraries.
 BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
-  clang llvm libbpf-dev bpftool linux-libc-dev
+  clang llvm libclang-rt-14-dev libbpf-dev bpftool linux-libc-dev
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libfmt-dev libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev prometheus-cpp-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
