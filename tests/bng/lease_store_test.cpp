@@ -189,6 +189,36 @@ TEST(LeaseStore, BatchUpsertIsAllOrNothing) {
   ASSERT_TRUE(store.upsert(bound("10.0.1.4", mac(4))));
 }
 
+TEST(LeaseStore, GroupCommitIsDurableOnlyOnceCommitted) {
+  TempDir dir;
+  const auto path = dir.file("leases.db");
+  auto store = open_store(path);
+  {
+    auto batch = store.begin_batch();
+    ASSERT_TRUE(batch) << batch.error().message();
+    EXPECT_FALSE(store.begin_batch()) << "one batch at a time";
+    ASSERT_TRUE(store.upsert(bound("10.0.1.2", mac(2))));
+    ASSERT_TRUE(store.upsert(bound("10.0.1.3", mac(3))));
+    // A nested transaction (batch upsert) inside the batch is all or none by itself.
+    const std::vector<Lease> bad = {bound("10.0.1.4", mac(4)), bound("10.0.1.5", mac(2))};
+    EXPECT_FALSE(store.upsert(bad));
+    // Not on disk yet: another connection does not see the writes.
+    EXPECT_THAT(raw_query(path, "SELECT count(*) FROM leases"), ElementsAre("0"));
+    ASSERT_TRUE(batch->commit());
+    EXPECT_FALSE(batch->commit()) << "a batch commits once";
+  }
+  EXPECT_THAT(raw_query(path, "SELECT count(*) FROM leases"), ElementsAre("2"));
+  {
+    auto batch = store.begin_batch();
+    ASSERT_TRUE(batch);
+    ASSERT_TRUE(store.upsert(bound("10.0.1.6", mac(6))));
+  }  // dropped without commit: rolled back
+  EXPECT_EQ(store.count().value(), 2u);
+  EXPECT_FALSE(store.find(ip("10.0.1.6")).value());
+  ASSERT_TRUE(store.upsert(bound("10.0.1.6", mac(6))));  // autocommit again
+  EXPECT_THAT(raw_query(path, "SELECT count(*) FROM leases"), ElementsAre("3"));
+}
+
 TEST(LeaseStore, ExpireEndsDueLeases) {
   TempDir dir;
   auto store = open_store(dir.file("leases.db"));

@@ -201,6 +201,7 @@ struct LeaseStore::Impl {
   Connection connection;
   sqlite3*& db = connection.db;
   std::mutex mu;
+  bool in_batch = false;  // begin_batch() opened a transaction that is not ended yet
   Stmt upsert, erase, find_address, find_subscriber, load_all, count, select_expired,
       release_expired, delete_expired, prune, begin, commit, rollback;
 
@@ -297,9 +298,17 @@ struct LeaseStore::Impl {
     return ok();
   }
 
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails.
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails. Inside an
+  // open batch it is a savepoint instead: all or none, made durable by the batch's commit.
   template <typename F>
   auto transaction(const std::string& context, F&& body) -> decltype(body()) {
+    if (in_batch) {
+      if (auto b = exec("SAVEPOINT nested", "begin " + context); !b) return b.error();
+      auto result = body();
+      if (!result) (void)exec("ROLLBACK TO nested", "rollback " + context);
+      (void)exec("RELEASE nested", "release " + context);
+      return result;
+    }
     if (auto b = run(begin, "begin " + context); !b) return b.error();
     auto result = body();
     if (!result) {
@@ -421,6 +430,37 @@ Result<LeaseStore> LeaseStore::open(const std::filesystem::path& path) {
   if (rc != SQLITE_OK) return impl->error(rc, "open");
   if (auto r = impl->open_and_migrate(); !r) return r.error();
   return LeaseStore(std::move(impl));
+}
+
+Result<LeaseStore::Batch> LeaseStore::begin_batch() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->in_batch) {
+    return make_error(std::errc::operation_in_progress,
+                      "lease store " + impl_->path.string() + ": a batch is already open");
+  }
+  if (auto b = impl_->run(impl_->begin, "begin batch"); !b) return b.error();
+  impl_->in_batch = true;
+  return Batch(this);
+}
+
+Result<void> LeaseStore::end_batch(bool commit) {
+  std::lock_guard lock(impl_->mu);
+  impl_->in_batch = false;
+  if (!commit) return impl_->run(impl_->rollback, "rollback batch");
+  auto committed = impl_->run(impl_->commit, "commit batch");
+  if (!committed) (void)impl_->run(impl_->rollback, "rollback batch");
+  return committed;
+}
+
+LeaseStore::Batch::Batch(Batch&& other) noexcept : store_(std::exchange(other.store_, nullptr)) {}
+LeaseStore::Batch::~Batch() {
+  if (store_ != nullptr) (void)store_->end_batch(false);
+}
+Result<void> LeaseStore::Batch::commit() {
+  if (store_ == nullptr) {
+    return make_error(std::errc::invalid_argument, "lease store batch already ended");
+  }
+  return std::exchange(store_, nullptr)->end_batch(true);
 }
 
 Result<void> LeaseStore::upsert(const Lease& lease) {

@@ -49,6 +49,27 @@ class BNGKIT_BNG_EXPORT LeaseStore {
   /// Deletes the lease of `address`; true when there was one.
   [[nodiscard]] Result<bool> erase(Ipv4 address);
 
+  /// Group commit: while a Batch is open, every write joins one transaction and is durable
+  /// only once Batch::commit() returns (one fsync for all of them). A Batch destroyed
+  /// without commit() rolls every write back. One batch at a time; not for sharing the
+  /// store between threads while it is open.
+  class BNGKIT_BNG_EXPORT Batch {
+   public:
+    Batch(Batch&& other) noexcept;
+    Batch& operator=(Batch&&) = delete;
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch();
+    /// Commits every write since begin_batch(); on failure they are all rolled back.
+    [[nodiscard]] Result<void> commit();
+
+   private:
+    friend class LeaseStore;
+    explicit Batch(LeaseStore* store) noexcept : store_(store) {}
+    LeaseStore* store_;
+  };
+  [[nodiscard]] Result<Batch> begin_batch();
+
   /// The lease of `address`.
   [[nodiscard]] Result<std::optional<Lease>> find(Ipv4 address);
   /// The subscriber's active (offered, bound or declined) leases, any pool.
@@ -72,6 +93,7 @@ class BNGKIT_BNG_EXPORT LeaseStore {
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
  private:
+  Result<void> end_batch(bool commit);
   struct Impl;
   explicit LeaseStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
