@@ -53,7 +53,7 @@ grep -q '^renew' "$LAB_DIR/udhcpc.events" || { echo "no renewal seen"; cat "$LAB
 echo "  subscriber events: $(tr '\n' ';' <"$LAB_DIR/udhcpc.events")"
 echo "  fast path replies: offer=$(lab_metric 'bng_dhcp_fastpath_replies_total{type="offer"}')" \
   "ack=$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')"
-echo "  renewals the kernel served, applied to the lease store: $(lab_metric bng_dhcp_fastpath_renewals_recorded_total)"
+echo "  renewals the kernel served, applied to the lease: $(lab_metric bng_dhcp_fastpath_renewals_served_total)"
 
 say "Leases (GET /api/v1/leases)"
 lab_api /api/v1/leases | /usr/bin/python3 -m json.tool

@@ -48,8 +48,14 @@ Metrics::Metrics(prometheus::Registry& r)
                             .Help("Share of a pool not available to a new subscriber").Register(r)),
       fast_attached_(BuildGauge().Name("bng_fastpath_attached")
                          .Help("1 while the XDP fast path is attached to the subscriber interface").Register(r)),
+      renewals_served_(BuildCounter().Name("bng_dhcp_fastpath_renewals_served_total")
+                           .Help("Kernel ACKs of bound leases, applied from the ring buffer").Register(r)),
       renewals_recorded_(BuildCounter().Name("bng_dhcp_fastpath_renewals_recorded_total")
-                             .Help("Kernel-served renewals applied to leases from the ring buffer").Register(r)) {}
+                             .Help("Kernel ACKs that extended the lease on disk (the rest were within T1)").Register(r)),
+      event_errors_(BuildCounter().Name("bng_dhcp_fastpath_event_errors_total")
+                        .Help("Ring buffer events of kernel-served leases that could not be applied").Register(r)),
+      cache_errors_(BuildCounter().Name("bng_fastpath_cache_errors_total")
+                        .Help("Bound leases the kernel cache refused (served by the slow path)").Register(r)) {}
 
 void Metrics::observe(const bng::RequestRecord& record) {
   std::lock_guard lock(mutex_);
@@ -80,7 +86,10 @@ void Metrics::update(const bng::GatewayStatus& s) {
       ops::sync_counter(fast_passed_.Add({{"reason", reason}}), static_cast<double>(n));
     }
   }
+  ops::sync_counter(renewals_served_.Add({}), static_cast<double>(s.fast_path_renewals_served));
   ops::sync_counter(renewals_recorded_.Add({}), static_cast<double>(s.fast_path_renewals_recorded));
+  ops::sync_counter(event_errors_.Add({}), static_cast<double>(s.fast_path_event_errors));
+  ops::sync_counter(cache_errors_.Add({}), static_cast<double>(s.fast_path_cache_errors));
   for (std::size_t t = 1; t < std::size(s.slow_path.requests); ++t) {
     if (s.slow_path.requests[t] == 0) continue;
     const auto type = type_label(static_cast<bng::dhcp::MessageType>(t));

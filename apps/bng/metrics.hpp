@@ -36,7 +36,10 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& pool_addresses_;
   prometheus::Family<prometheus::Gauge>& pool_utilisation_;
   prometheus::Family<prometheus::Gauge>& fast_attached_;
+  prometheus::Family<prometheus::Counter>& renewals_served_;
   prometheus::Family<prometheus::Counter>& renewals_recorded_;
+  prometheus::Family<prometheus::Counter>& event_errors_;
+  prometheus::Family<prometheus::Counter>& cache_errors_;
   std::mutex mutex_;
 };
 

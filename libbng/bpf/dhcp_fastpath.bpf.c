@@ -28,22 +28,24 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* ---- Maps ---------------------------------------------------------------------------- */
 
+/* The subscriber caches are LRU: when full, the least recently served subscriber makes
+ * room, and is served by the slow path (which caches it again) the next time it asks. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct bng_fp_mac_key);
   __type(value, struct bng_fp_subscriber);
 } subscriber_pools SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct bng_fp_vlan_key);
   __type(value, struct bng_fp_subscriber);
 } subscriber_vlans SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, struct bng_fp_circuit_key);
   __type(value, struct bng_fp_subscriber);

@@ -24,6 +24,9 @@ namespace {
 
 sys_seconds wall_now() { return pool::system_now(); }
 
+// Requests answered per store transaction at most (see handle_waiting_requests).
+constexpr std::size_t kRequestsPerCommit = 256;
+
 // The kernel's clock for an instant on the wall clock (leases persist wall time).
 steady_clock::time_point to_steady(sys_seconds t) {
   const auto wall = std::chrono::system_clock::now();
@@ -61,8 +64,16 @@ struct Gateway::Impl {
   std::optional<asio::steady_timer> expiry_timer;
   std::function<void(const RequestRecord&)> observer;
   std::vector<std::uint8_t> frame;
-  std::uint64_t renewals_recorded = 0;
+  struct Answer {  // one request of a group-commit round
+    std::optional<std::vector<std::uint8_t>> reply;
+    slowpath::Outcome outcome;
+    steady_clock::time_point start;
+  };
+  std::vector<Answer> answers;
+  std::uint64_t renewals_served = 0;    // kernel ACKs applied to a bound lease
+  std::uint64_t renewals_recorded = 0;  // ... of which extended it on disk
   std::uint64_t event_errors = 0;
+  std::uint64_t cache_errors = 0;
   bool running = false;
 
   void cache(const lease::Lease& l) {
@@ -72,11 +83,13 @@ struct Gateway::Impl {
     fastpath::CacheEntry entry{l.address, idx->second, to_steady(l.expires), true, true};
     const auto& key = l.subscriber;
     const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(key.bytes().data()), key.bytes().size());
+    Result<void> cached = ok();
     if (key.kind() == pool::SubscriberKeyKind::mac && bytes.size() == 6) {
-      (void)fast_path->cache_by_mac(dhcp::MacAddress::from_bytes(bytes), entry);
+      cached = fast_path->cache_by_mac(dhcp::MacAddress::from_bytes(bytes), entry);
     } else if (key.kind() == pool::SubscriberKeyKind::circuit_id && bytes.size() <= 64) {
-      (void)fast_path->cache_by_circuit_id(bytes, entry);
+      cached = fast_path->cache_by_circuit_id(bytes, entry);
     }
+    if (!cached) ++cache_errors;  // the slow path keeps serving this subscriber
     // Client-id subscribers stay on the slow path: the kernel cache has no client-id key.
   }
 
@@ -91,7 +104,8 @@ struct Gateway::Impl {
     }
   }
 
-  // A renewal the kernel answered: extend the lease (durably) and the cache entry.
+  // A renewal the kernel answered: extend the lease (durably) and the cache entry, when
+  // the recorded expiry would not outlast the client's next renewal (record_renewal).
   void on_fast_path_event(const fastpath::LeaseEvent& e) {
     if (e.type != fastpath::LeaseEvent::Type::ack) return;
     auto current = table.find(e.ip);
@@ -102,37 +116,61 @@ struct Gateway::Impl {
     const auto served_wall = wall_now() - std::chrono::duration_cast<std::chrono::seconds>(
                                               steady_clock::now() - e.served_at);
     const auto expires = served_wall + e.lease_time;
-    if (auto r = server->record_renewal(current->subscriber, e.ip, expires, wall_now()); !r) {
+    auto recorded = server->record_renewal(current->subscriber, e.ip, expires, wall_now());
+    if (!recorded) {
       ++event_errors;
       return;
     }
+    ++renewals_served;
+    if (!*recorded) return;
     ++renewals_recorded;
     if (auto updated = table.find(e.ip)) cache(*updated);
+  }
+
+  // Group commit: every request waiting on the socket (up to a budget) is answered in one
+  // store transaction, and no reply leaves before it is durable (one fsync per round
+  // instead of one per ACK). A failed commit sends no ACK of the round: they were not stored.
+  void handle_waiting_requests() {
+    answers.clear();
+    {
+      std::lock_guard lock(mutex);
+      auto batch = store->begin_batch();  // without one each ACK commits on its own
+      for (std::size_t budget = 0; budget < kRequestsPerCommit; ++budget) {
+        auto got = socket->receive(frame);
+        if (!got || !got.value()) break;
+        if (frame.empty()) continue;
+        Answer& a = answers.emplace_back();
+        a.start = steady_clock::now();
+        a.reply = server->handle_frame(frame, wall_now(), &a.outcome);
+      }
+      if (batch) {
+        if (auto committed = batch->commit(); !committed) {
+          for (Answer& a : answers) {
+            if (a.outcome.reply && a.outcome.reply->message_type() == dhcp::MessageType::ack) {
+              a.reply.reset();
+              a.outcome.drop_reason = "lease store: " + committed.error().message();
+            }
+          }
+        }
+      }
+    }
+    for (Answer& a : answers) {
+      if (a.reply) {
+        if (auto sent = socket->send(*a.reply); !sent) a.outcome.drop_reason = sent.error().message();
+      }
+      if (observer) {
+        RequestRecord record{a.outcome.request_type, std::nullopt, a.outcome.drop_reason,
+                             steady_clock::now() - a.start};
+        if (a.reply && a.outcome.reply) record.reply = a.outcome.reply->message_type();
+        observer(record);
+      }
+    }
   }
 
   void wait_socket() {
     socket_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
       if (ec || !running) return;
-      for (int budget = 0; budget < 256; ++budget) {
-        auto got = socket->receive(frame);
-        if (!got || !got.value()) break;
-        if (frame.empty()) continue;
-        const auto start = steady_clock::now();
-        slowpath::Outcome outcome;
-        std::optional<std::vector<std::uint8_t>> reply;
-        {
-          std::lock_guard lock(mutex);
-          reply = server->handle_frame(frame, wall_now(), &outcome);
-        }
-        if (reply) {
-          if (auto sent = socket->send(*reply); !sent) outcome.drop_reason = sent.error().message();
-        }
-        if (observer) {
-          RequestRecord record{outcome.request_type, std::nullopt, outcome.drop_reason, steady_clock::now() - start};
-          if (reply && outcome.reply) record.reply = outcome.reply->message_type();
-          observer(record);
-        }
-      }
+      handle_waiting_requests();
       wait_socket();
     });
   }
@@ -141,8 +179,11 @@ struct Gateway::Impl {
     events_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
       if (ec || !running) return;
       std::lock_guard lock(mutex);
+      // The kernel already answered: its leases are recorded in one transaction per drain.
+      auto batch = store->begin_batch();
       auto n = fast_path->poll_events([this](const fastpath::LeaseEvent& e) { on_fast_path_event(e); });
       if (!n) ++event_errors;
+      if (batch && !batch->commit()) ++event_errors;
       wait_events();
     });
   }
@@ -283,8 +324,10 @@ GatewayStatus Gateway::status() const {
   {
     std::lock_guard lock(d.mutex);
     if (d.server) s.slow_path = d.server->stats();
+    s.fast_path_renewals_served = d.renewals_served;
     s.fast_path_renewals_recorded = d.renewals_recorded;
     s.fast_path_event_errors = d.event_errors;
+    s.fast_path_cache_errors = d.cache_errors;
   }
   s.leases_offered = d.table.count(lease::LeaseState::offered);
   s.leases_bound = d.table.count(lease::LeaseState::bound);

@@ -286,8 +286,20 @@ TEST_F(DhcpServerTest, FrameInFrameOutWithRfc2131Addressing) {
 
 TEST_F(DhcpServerTest, AckedLeaseSurvivesRestartAndRenewalsFromFastPathAreRecorded) {
   const Ipv4 a = dora(1);
-  ASSERT_TRUE(server_->record_renewal(server_->subscriber_of(client_message(MessageType::request, 1)), a, at(7200), now_).ok());
-  EXPECT_EQ(store_->find(a).value()->expires, at(7200));
+  const auto subscriber = server_->subscriber_of(client_message(MessageType::request, 1));
+  const auto acked_expiry = store_->find(a).value()->expires;
+  // Within T1 the recorded expiry outlasts the client's next renewal: nothing is written.
+  auto early = server_->record_renewal(subscriber, a, acked_expiry + 60s, now_ + 60s);
+  ASSERT_TRUE(early.ok()) << early.error().message();
+  EXPECT_FALSE(*early);
+  EXPECT_EQ(store_->find(a).value()->expires, acked_expiry);
+  // Past T1 it is: durably, and in the table.
+  const auto later = acked_expiry - 60s;  // after T1 (half the lease) for any lease > 2 min
+  auto recorded = server_->record_renewal(subscriber, a, later + 3600s, later);
+  ASSERT_TRUE(recorded.ok()) << recorded.error().message();
+  EXPECT_TRUE(*recorded);
+  EXPECT_EQ(store_->find(a).value()->expires, later + 3600s);
+  EXPECT_EQ(table_->find(a)->expires, later + 3600s);
   EXPECT_FALSE(server_->record_renewal(server_->subscriber_of(client_message(MessageType::request, 2)), a, at(9000), now_).ok());
 
   server_.reset();

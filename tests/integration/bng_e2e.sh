@@ -37,7 +37,7 @@ udhcpc)
   check "the same subscriber gets the same address ($ip2)" [ "$ip2" = "$ip1" ]
   check "second DORA answered by XDP (OFFER)" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="offer"}')" 1
   check "second DORA answered by XDP (ACK)" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
-  check "kernel ACK recorded on the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_recorded_total)" 1
+  check "kernel ACK applied to the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_served_total)" 1
   check "one bound lease" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 1 ]
   ;;
 dhclient)
@@ -67,7 +67,7 @@ SH
   check "dhclient bound" grep -q '^BOUND 10.0.1.1' "$LAB_DIR/dhclient.events"
   check "dhclient renewed twice" [ $(grep -c '^RENEW' "$LAB_DIR/dhclient.events") -ge 2 ]
   check "renewals answered by XDP" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 2
-  check "renewals recorded on the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_recorded_total)" 2
+  check "renewals applied to the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_served_total)" 2
   check "the API lists the lease as bound" bash -c \
     "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/leases | grep -q '\"state\":\"bound\"'"
   ;;

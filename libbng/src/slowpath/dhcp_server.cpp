@@ -249,7 +249,7 @@ std::vector<Lease> DhcpServer::expire(sys_seconds now) {
   return ended;
 }
 
-Result<void> DhcpServer::record_renewal(const pool::SubscriberKey& subscriber, Ipv4 address, sys_seconds expires,
+Result<bool> DhcpServer::record_renewal(const pool::SubscriberKey& subscriber, Ipv4 address, sys_seconds expires,
                                         sys_seconds now) {
   auto current = table_.find(address);
   if (!current || current->subscriber != subscriber || current->state != LeaseState::bound) {
@@ -257,10 +257,14 @@ Result<void> DhcpServer::record_renewal(const pool::SubscriberKey& subscriber, I
                       "fast path renewed " + address.to_string() + " for " + subscriber.to_string() +
                           " which holds no bound lease on it");
   }
-  current->expires = std::max(current->expires, expires);
+  const auto params = allocator_.pool(current->pool_id);
+  const auto t1 = params ? params->renewal_time : std::chrono::seconds{0};
+  if (current->expires >= now + t1 || expires <= current->expires) return false;
+  current->expires = expires;
   current->last_seen = now;
-  if (auto r = store_.upsert(*current); !r) return r;
-  return table_.upsert(*current);
+  if (auto r = store_.upsert(*current); !r) return r.error();
+  if (auto r = table_.upsert(*current); !r) return r.error();
+  return true;
 }
 
 Result<Lease> DhcpServer::end_lease(Ipv4 address, sys_seconds now) {

@@ -59,8 +59,10 @@ struct GatewayStatus {
   std::size_t leases_offered = 0;
   std::size_t leases_bound = 0;
   std::size_t leases_declined = 0;
-  std::uint64_t fast_path_renewals_recorded = 0;  ///< ring buffer ACK events applied
-  std::uint64_t fast_path_event_errors = 0;
+  std::uint64_t fast_path_renewals_served = 0;    ///< kernel ACKs of bound leases (ring buffer)
+  std::uint64_t fast_path_renewals_recorded = 0;  ///< ... that extended the lease on disk
+  std::uint64_t fast_path_event_errors = 0;      ///< ring buffer events that could not be applied
+  std::uint64_t fast_path_cache_errors = 0;      ///< bound leases the kernel cache refused
   std::vector<pool::PoolUtilisation> pools;
 };
 

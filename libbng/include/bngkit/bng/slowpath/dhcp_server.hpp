@@ -82,7 +82,10 @@ class BNGKIT_BNG_EXPORT DhcpServer {
   std::vector<lease::Lease> expire(std::chrono::sys_seconds now);
 
   /// The fast path renewed `address` for `subscriber` until `expires`: keep the lease true.
-  Result<void> record_renewal(const pool::SubscriberKey& subscriber, dhcp::Ipv4 address,
+  /// The renewal is recorded (store and table, true) only when the recorded expiry would
+  /// otherwise come before the client's next renewal (now + T1): until then the lease stays
+  /// valid anyway, so a burst of renewals costs one disk write, not one each (false).
+  Result<bool> record_renewal(const pool::SubscriberKey& subscriber, dhcp::Ipv4 address,
                               std::chrono::sys_seconds expires, std::chrono::sys_seconds now);
 
   /// Ends a subscriber's lease on an operator's or RADIUS server's word (disconnect).
