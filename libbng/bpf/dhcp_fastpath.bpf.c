@@ -862,7 +862,12 @@ int dhcp_fastpath(struct xdp_md* ctx) {
   ev->msg_type = reply_type;
   ev->key_kind = key_kind;
   __builtin_memcpy(&ev->circuit, &ck, sizeof(ck));
-  bpf_ringbuf_submit(ev, 0);
+  /* Wake the reader only once a batch of events waits (it also drains on a short timer):
+   * a wakeup per event would cost userspace more than the kernel spends answering. */
+  __u64 wake = bpf_ringbuf_query(&lease_events, BPF_RB_AVAIL_DATA) >= BNG_FP_EVENT_WAKEUP_BYTES
+                   ? BPF_RB_FORCE_WAKEUP
+                   : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(ev, wake);
 
   if (reply_type == DHCPACK)
     COUNT(st, tx_ack);

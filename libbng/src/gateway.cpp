@@ -26,6 +26,8 @@ sys_seconds wall_now() { return pool::system_now(); }
 
 // Requests answered per store transaction at most (see handle_waiting_requests).
 constexpr std::size_t kRequestsPerCommit = 256;
+// How often fast-path events are drained when the kernel has not woken us for a batch.
+constexpr auto kEventDrainInterval = std::chrono::milliseconds{10};
 
 // The kernel's clock for an instant on the wall clock (leases persist wall time).
 steady_clock::time_point to_steady(sys_seconds t) {
@@ -62,6 +64,7 @@ struct Gateway::Impl {
   std::optional<asio::posix::stream_descriptor> socket_wait;
   std::optional<asio::posix::stream_descriptor> events_wait;
   std::optional<asio::steady_timer> expiry_timer;
+  std::optional<asio::steady_timer> events_timer;
   std::function<void(const RequestRecord&)> observer;
   std::vector<std::uint8_t> frame;
   struct Answer {  // one request of a group-commit round
@@ -175,16 +178,29 @@ struct Gateway::Impl {
     });
   }
 
+  // The kernel already answered: its leases are recorded in one transaction per drain.
+  void drain_events() {
+    std::lock_guard lock(mutex);
+    auto batch = store->begin_batch();
+    auto n = fast_path->poll_events([this](const fastpath::LeaseEvent& e) { on_fast_path_event(e); });
+    if (!n) ++event_errors;
+    if (batch && !batch->commit()) ++event_errors;
+  }
+
+  // The ring buffer wakes us for batches of events; the timer picks up the rest.
   void wait_events() {
     events_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
       if (ec || !running) return;
-      std::lock_guard lock(mutex);
-      // The kernel already answered: its leases are recorded in one transaction per drain.
-      auto batch = store->begin_batch();
-      auto n = fast_path->poll_events([this](const fastpath::LeaseEvent& e) { on_fast_path_event(e); });
-      if (!n) ++event_errors;
-      if (batch && !batch->commit()) ++event_errors;
+      drain_events();
       wait_events();
+    });
+  }
+  void schedule_event_drain() {
+    events_timer->expires_after(kEventDrainInterval);
+    events_timer->async_wait([this](boost::system::error_code ec) {
+      if (ec || !running) return;
+      drain_events();
+      schedule_event_drain();
     });
   }
 
@@ -276,12 +292,16 @@ Result<void> Gateway::start(asio::io_context& io) {
       return Error{r.error().code, "attach XDP to " + d.options.interface + ": " + r.error().message()};
     }
     d.events_wait.emplace(io, fp.event_fd());
+    d.events_timer.emplace(io);
   }
   d.socket_wait.emplace(io, d.socket->fd());
   d.expiry_timer.emplace(io);
   d.running = true;
   d.wait_socket();
-  if (d.events_wait) d.wait_events();
+  if (d.events_wait) {
+    d.wait_events();
+    d.schedule_event_drain();
+  }
   d.schedule_expiry();
   return ok();
 }
@@ -301,9 +321,9 @@ void Gateway::stop() {
     (void)d.events_wait->release();
     d.events_wait.reset();
   }
-  if (d.expiry_timer) {
-    d.expiry_timer->cancel();
-    d.expiry_timer.reset();
+  for (auto* timer : {&d.expiry_timer, &d.events_timer}) {
+    if (*timer) (*timer)->cancel();
+    timer->reset();
   }
   if (d.fast_path) (void)d.fast_path->detach();
   d.socket.reset();

@@ -470,7 +470,25 @@ Result<std::size_t> FastPath::poll_events(const std::function<void(const LeaseEv
   EventSink& sink = *impl_->sink;
   sink.on_event = &on_event;
   sink.delivered = 0;
-  auto r = timeout.count() == 0 ? impl_->events.consume() : impl_->events.poll(timeout);
+  // The kernel wakes readers only for batches (BNG_FP_EVENT_WAKEUP_BYTES): a wait for the
+  // first event therefore polls in short slices instead of trusting the wakeup.
+  constexpr auto kSlice = std::chrono::milliseconds{5};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Result<void> r = ok();
+  for (;;) {
+    auto got = impl_->events.consume();
+    if (!got) {
+      r = got.error();
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (sink.delivered > 0 || left.count() <= 0) break;
+    if (auto p = impl_->events.poll(std::min(left, kSlice)); !p) {
+      r = p.error();
+      break;
+    }
+    if (sink.delivered > 0) break;
+  }
   sink.on_event = nullptr;
   if (!r) return r.error();
   return sink.delivered;

@@ -25,6 +25,9 @@
 #define BNG_FP_CIRCUIT_ID_MAX 64 /* longest option 82 circuit-id the cache can key on */
 #define BNG_FP_DNS_MAX 4         /* DNS servers per pool (option 6) */
 #define BNG_FP_DOMAIN_MAX 64     /* domain name bytes per pool (option 15) */
+/* The event ring buffer wakes its reader once this many bytes of events wait; readers
+ * also drain it on a timer (a few ms) so that a trickle of events is not left waiting. */
+#define BNG_FP_EVENT_WAKEUP_BYTES (16 * 1024)
 #define BNG_FP_MAX_DHCP_LEN 1472 /* longest BOOTP message served (1500-byte IP MTU) */
 
 /* Names of the maps in the object (also the pin names under a pin directory). */

@@ -202,8 +202,9 @@ class BNGKIT_BNG_EXPORT FastPath {
   [[nodiscard]] Result<std::size_t> poll_events(
       const std::function<void(const LeaseEvent&)>& on_event,
       std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
-  /// A descriptor (owned by this object) that polls readable while lease events wait, for
-  /// event loops: call poll_events() with a zero timeout when it fires.
+  /// A descriptor (owned by this object) for event loops: it polls readable once a batch
+  /// of events waits (BNG_FP_EVENT_WAKEUP_BYTES), so call poll_events() with a zero timeout
+  /// when it fires and also on a short timer (a few ms) for the events of a quiet period.
   [[nodiscard]] int event_fd() const noexcept;
 
   /// Runs the program on `frame` with BPF_PROG_TEST_RUN (`repeat` times in the kernel).
