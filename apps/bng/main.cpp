@@ -82,6 +82,15 @@ void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
     spdlog::info("lease {} of {} ended by operator", ip->to_string(), ended->subscriber.to_string());
     return ops::Response::no_content();
   });
+  // Draining takes the node out of service for new subscribers (readiness fails too);
+  // DELETE resumes.
+  auto drain = [&gateway](bool on) {
+    gateway.set_draining(on);
+    spdlog::info(on ? "draining: no new subscribers, existing ones still served" : "drain ended: taking new subscribers");
+    return ops::Response::json(200, boost::json::serialize(boost::json::object{{"draining", on}}));
+  };
+  router.add("POST", "/admin/drain", [drain](const ops::Request&) { return drain(true); });
+  router.add("DELETE", "/admin/drain", [drain](const ops::Request&) { return drain(false); });
 }
 
 int run(const std::string& config_path) {
@@ -126,6 +135,11 @@ int run(const std::string& config_path) {
     return gw.status().fast_path_attached
                ? ops::CheckResult{true, "XDP attached to " + c.interfaces.subscriber}
                : ops::CheckResult{false, "XDP program is not attached to " + c.interfaces.subscriber};
+  });
+
+  health.add(ops::HealthChecks::Kind::readiness, "drain", [&gw] {
+    return gw.status().draining ? ops::CheckResult{false, "draining: not taking new subscribers"}
+                                : ops::CheckResult{true, "taking new subscribers"};
   });
 
   auto api_router = std::make_shared<ops::Router>();

@@ -46,6 +46,8 @@ Metrics::Metrics(prometheus::Registry& r)
       pool_addresses_(BuildGauge().Name("bng_pool_addresses").Help("Addresses per pool, by state").Register(r)),
       pool_utilisation_(BuildGauge().Name("bng_pool_utilisation_ratio")
                             .Help("Share of a pool not available to a new subscriber").Register(r)),
+      draining_(BuildGauge().Name("bng_draining")
+                    .Help("1 while the node takes no new subscribers (POST /admin/drain)").Register(r)),
       fast_attached_(BuildGauge().Name("bng_fastpath_attached")
                          .Help("1 while the XDP fast path is attached to the subscriber interface").Register(r)),
       renewals_served_(BuildCounter().Name("bng_dhcp_fastpath_renewals_served_total")
@@ -70,6 +72,7 @@ void Metrics::observe(const bng::RequestRecord& record) {
 void Metrics::update(const bng::GatewayStatus& s) {
   std::lock_guard lock(mutex_);
   fast_attached_.Add({}).Set(s.fast_path_attached ? 1 : 0);
+  draining_.Add({}).Set(s.draining ? 1 : 0);
   if (s.fast_path) {
     const auto& f = *s.fast_path;
     ops::sync_counter(fast_requests_.Add({}), static_cast<double>(f.rx_requests));

@@ -35,6 +35,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& leases_;
   prometheus::Family<prometheus::Gauge>& pool_addresses_;
   prometheus::Family<prometheus::Gauge>& pool_utilisation_;
+  prometheus::Family<prometheus::Gauge>& draining_;
   prometheus::Family<prometheus::Gauge>& fast_attached_;
   prometheus::Family<prometheus::Counter>& renewals_served_;
   prometheus::Family<prometheus::Counter>& renewals_recorded_;

@@ -78,6 +78,7 @@ struct Gateway::Impl {
   std::uint64_t event_errors = 0;
   std::uint64_t cache_errors = 0;
   bool running = false;
+  bool draining = false;
 
   void cache(const lease::Lease& l) {
     if (!fast_path || l.state != lease::LeaseState::bound) return;
@@ -278,6 +279,7 @@ Result<void> Gateway::start(asio::io_context& io) {
   events.bound = [&d](const lease::Lease& l) { d.cache(l); };
   events.ended = [&d](const lease::Lease& l) { d.uncache(l); };
   d.server.emplace(so, *d.allocator, d.table, *d.store, std::move(events));
+  d.server->set_draining(d.draining);
 
   if (d.fast_path) {
     auto& fp = *d.fast_path;
@@ -337,6 +339,10 @@ GatewayStatus Gateway::status() const {
   const auto& d = *impl_;
   GatewayStatus s;
   s.running = d.running;
+  {
+    std::lock_guard lock(d.mutex);
+    s.draining = d.draining;
+  }
   if (d.fast_path) {
     s.fast_path_attached = d.fast_path->attached_ifindex() != 0;
     if (auto st = d.fast_path->stats()) s.fast_path = st.value();
@@ -362,6 +368,12 @@ Result<lease::Lease> Gateway::disconnect(dhcp::Ipv4 address) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->server) return make_error(std::errc::not_connected, "gateway is not running");
   return impl_->server->end_lease(address, wall_now());
+}
+
+void Gateway::set_draining(bool draining) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->draining = draining;
+  if (impl_->server) impl_->server->set_draining(draining);
 }
 
 }  // namespace bngkit::bng

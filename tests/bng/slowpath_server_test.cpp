@@ -284,6 +284,32 @@ TEST_F(DhcpServerTest, FrameInFrameOutWithRfc2131Addressing) {
   EXPECT_GT(server_->stats().malformed, 0u);
 }
 
+TEST_F(DhcpServerTest, DrainingServesExistingSubscribersOnly) {
+  const Ipv4 a = dora(1);
+  server_->set_draining(true);
+  EXPECT_TRUE(server_->draining());
+  // A new subscriber gets no answer, neither to DISCOVER nor to a REQUEST of its own.
+  auto fresh = server_->handle(client_message(MessageType::discover, 2), now_);
+  EXPECT_FALSE(fresh.reply);
+  EXPECT_EQ(fresh.drop_reason, DhcpServer::kDrainingReason);
+  auto fresh_request = client_message(MessageType::request, 2);
+  set_ip_option(fresh_request, 50, Ipv4(10, 0, 1, 150));
+  EXPECT_FALSE(server_->handle(fresh_request, now_).reply);
+  EXPECT_FALSE(table_->find(server_->subscriber_of(fresh_request), "residential-ipv4")) << "nothing was offered";
+  // The subscriber holding a lease is served: rediscovery and renewal.
+  auto again = server_->handle(client_message(MessageType::discover, 1), now_);
+  ASSERT_TRUE(again.reply) << again.drop_reason;
+  EXPECT_EQ(again.reply->yiaddr, a);
+  auto renew = client_message(MessageType::request, 1);
+  renew.ciaddr = a;
+  auto ack = server_->handle(renew, now_);
+  ASSERT_TRUE(ack.reply) << ack.drop_reason;
+  EXPECT_EQ(ack.reply->message_type(), MessageType::ack);
+  // Resumed: new subscribers are served again.
+  server_->set_draining(false);
+  EXPECT_NE(dora(2), Ipv4());
+}
+
 TEST_F(DhcpServerTest, AckedLeaseSurvivesRestartAndRenewalsFromFastPathAreRecorded) {
   const Ipv4 a = dora(1);
   const auto subscriber = server_->subscriber_of(client_message(MessageType::request, 1));

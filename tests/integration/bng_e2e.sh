@@ -6,6 +6,7 @@
 #   relay     perfdhcp as a relay agent (giaddr, port 67): every exchange completes
 #   vlan      802.1Q and QinQ tagged clients (scapy): tags kept on slow and fast path
 #   restart   SIGTERM/restart keeps serving from the restored cache; SIGKILL loses no ACKed lease
+#   drain     POST /admin/drain: existing subscribers served, new ones not, readiness fails
 # Exit 77 (skipped) without root.
 set -euo pipefail
 bng=$1
@@ -22,6 +23,7 @@ trap lab_down EXIT
 
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
 check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
+quiet() { "$@" >/dev/null; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 lab_up
@@ -114,6 +116,22 @@ restart)
   check "ACKed lease survived SIGKILL" bash -c \
     "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/leases/$ip3 | grep -q '\"state\":\"bound\"'"
   check "two bound leases after SIGKILL and restart" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 2 ]
+  ;;
+drain)
+  ip1=$(lab_udhcpc)
+  check "bound before draining ($ip1)" [ -n "$ip1" ]
+  check "POST /admin/drain" quiet lab_api /admin/drain -X POST
+  check "not ready while draining" bash -c "! ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/health/ready"
+  check "bng_draining is 1" [ "$(lab_metric bng_draining)" = 1 ]
+  ip2=$(lab_udhcpc)
+  check "the existing subscriber is still served ($ip2)" [ "$ip2" = "$ip1" ]
+  ip netns exec "$LAB_CLI" ip link set "$LAB_CLI" address 02:00:00:00:00:43
+  ip3=$(lab_udhcpc -t 2)
+  check "a new subscriber gets no address while draining" [ -z "$ip3" ]
+  check "DELETE /admin/drain" quiet lab_api /admin/drain -X DELETE
+  check "ready again" quiet lab_api /health/ready
+  ip4=$(lab_udhcpc)
+  check "the new subscriber is served after the drain ($ip4)" [ -n "$ip4" ]
   ;;
 *)
   echo "unknown scenario $scenario" >&2

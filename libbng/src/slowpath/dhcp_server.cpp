@@ -104,9 +104,15 @@ Outcome DhcpServer::handle(const Message& request, sys_seconds now) {
   return out;
 }
 
+bool DhcpServer::is_new_subscriber(const pool::SubscriberKey& subscriber, std::string_view pool_id) const {
+  const auto held = table_.find(subscriber, pool_id);
+  return !held || !lease::is_active(held->state) || held->state == LeaseState::declined;
+}
+
 Outcome DhcpServer::on_discover(const Message& request, sys_seconds now) {
   const auto subscriber = subscriber_of(request);
   const auto pool_id = pool_of(request);
+  if (draining_ && is_new_subscriber(subscriber, pool_id)) return dropped(request, std::string(kDrainingReason));
   auto allocation = allocator_.allocate({subscriber, pool_id, request.requested_ip()});
   if (!allocation) return dropped(request, "no address for " + subscriber.to_string() + ": " + allocation.error().message());
   const auto& a = allocation.value();
@@ -128,6 +134,7 @@ Outcome DhcpServer::on_discover(const Message& request, sys_seconds now) {
 Outcome DhcpServer::on_request(const Message& request, sys_seconds now) {
   const auto subscriber = subscriber_of(request);
   const auto pool_id = pool_of(request);
+  if (draining_ && is_new_subscriber(subscriber, pool_id)) return dropped(request, std::string(kDrainingReason));
   const auto server_id = request.server_id();
   if (server_id && *server_id != options_.server_id) {
     // SELECTING another server's offer: give back what we offered.

@@ -53,6 +53,7 @@ struct RequestRecord {
 /// State a daemon exposes in /metrics and /health.
 struct GatewayStatus {
   bool running = false;
+  bool draining = false;  ///< not taking new subscribers
   bool fast_path_attached = false;
   std::optional<fastpath::Stats> fast_path;       ///< nullopt when the fast path is off
   slowpath::DhcpServerStats slow_path;
@@ -91,6 +92,9 @@ class BNGKIT_BNG_EXPORT Gateway {
   /// Ends the lease on `address` now (operator or RADIUS disconnect) and removes it from
   /// the fast path.
   [[nodiscard]] Result<lease::Lease> disconnect(dhcp::Ipv4 address);
+  /// Draining stops taking new subscribers while existing ones keep being served (slow and
+  /// fast path); false resumes. See DhcpServer::set_draining.
+  void set_draining(bool draining);
 
  private:
   struct Impl;

@@ -94,6 +94,13 @@ class BNGKIT_BNG_EXPORT DhcpServer {
   /// The key this server uses for the client that sent `request`.
   [[nodiscard]] pool::SubscriberKey subscriber_of(const dhcp::Message& request) const;
 
+  /// Draining: subscribers without an offered or bound lease get no answer (they go to
+  /// another BNG); those with one keep being served. For taking a node out of service.
+  void set_draining(bool draining) noexcept { draining_ = draining; }
+  [[nodiscard]] bool draining() const noexcept { return draining_; }
+  /// Why a request was not answered while draining.
+  static constexpr std::string_view kDrainingReason = "draining: not taking new subscribers";
+
   [[nodiscard]] const DhcpServerStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const DhcpServerOptions& options() const noexcept { return options_; }
 
@@ -115,6 +122,9 @@ class BNGKIT_BNG_EXPORT DhcpServer {
   lease::LeaseStore& store_;
   LeaseEvents events_;
   DhcpServerStats stats_;
+  bool draining_ = false;
+
+  [[nodiscard]] bool is_new_subscriber(const pool::SubscriberKey& subscriber, std::string_view pool_id) const;
 };
 
 /// Reply parameters (options 1, 3, 6, 51, 58, 59) for a pool.
