@@ -32,8 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Both servers hand out the same /15 behind the relay 10.0.1.2, with 1 h leases.
-export LAB_POOL_NETWORK=10.0.0.0/15 LAB_POOL_RANGE=10.0.2.0-10.1.255.250 LAB_LEASE_TIME=3600 \
+# Both servers hand out the same /14 behind the relay 10.0.1.2, with 1 h leases.
+export LAB_POOL_NETWORK=10.0.0.0/14 LAB_POOL_RANGE=10.0.2.0-10.3.255.250 LAB_LEASE_TIME=3600 \
   LAB_RENEWAL_TIME=1800 LAB_REBINDING_TIME=3150
 lab_up
 ip -n "$LAB_CLI" addr add 10.0.1.2/24 dev "$LAB_CLI"
@@ -46,8 +46,8 @@ start_kea() {
     "lease-database": { "type": "memfile", "persist": true, "name": "$LAB_DIR/kea-leases.csv",
                         "lfc-interval": 0 },
     "valid-lifetime": 3600, "renew-timer": 1800, "rebind-timer": 3150,
-    "subnet4": [ { "id": 1, "subnet": "10.0.0.0/15",
-                   "pools": [ { "pool": "10.0.2.0 - 10.1.255.250" } ],
+    "subnet4": [ { "id": 1, "subnet": "10.0.0.0/14",
+                   "pools": [ { "pool": "10.0.2.0 - 10.3.255.250" } ],
                    "option-data": [ { "name": "routers", "data": "10.0.1.1" },
                                     { "name": "domain-name-servers", "data": "10.0.1.1" } ] } ],
     "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
@@ -92,7 +92,7 @@ percentile() {
   sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p / 100) + 1; if (i > NR) i = NR; printf "%.3f", v[i] }'
 }
 
-# sweep NAME MAC_BYTE RANGE: offered rates doubling from $RATES until more than 10% of the
+# sweep NAME MAC_BYTE RANGE: the offered rates in $RATES, rising, until more than 10% of the
 # exchanges are lost; appends to results the best run that lost at most 1%
 # ("NAME <DORA/s> <offered/s> <lost %> <latencies...>"). RANGE "new" gives each run
 # subscribers never seen before; a number is a fixed set of returning subscribers.
@@ -163,7 +163,7 @@ bench_server() {
   renew_run "$name-renewing" "$4" "$pid"
 }
 
-RATES=${RATES:-1000 2000 4000 8000 16000 32000}
+RATES=${RATES:-2000 4000 6000 8000 10000 12000 16000 32000}
 returning=${RETURNING:-1000}
 echo "dhcp_e2e_bench: relayed DORAs through 10.0.1.2, ${seconds}s per offered rate ($RATES)," \
   "$returning returning subscribers; $(perfdhcp -v 2>&1 | head -1)"

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <unordered_map>
 #include <mutex>
 
 namespace bngkit::bng {
@@ -56,6 +57,7 @@ struct Gateway::Impl {
   lease::LeaseTable table;
   std::optional<fastpath::FastPath> fast_path;
   std::map<std::string, std::uint32_t, std::less<>> pool_index;  // kernel pool ids, from 1
+  std::unordered_map<std::uint32_t, std::chrono::seconds> renewal_time_by_kernel_pool;  // T1
   dhcp::Ipv4 server_id;
 
   mutable std::mutex mutex;  // guards server (HTTP handlers may run on other threads)
@@ -112,6 +114,13 @@ struct Gateway::Impl {
   // the recorded expiry would not outlast the client's next renewal (record_renewal).
   void on_fast_path_event(const fastpath::LeaseEvent& e) {
     if (e.type != fastpath::LeaseEvent::Type::ack) return;
+    // The kernel served from a cache entry whose expiry is the recorded one: while it still
+    // outlasts T1 there is nothing to record, which is decided here without the lease.
+    if (auto t1 = renewal_time_by_kernel_pool.find(e.pool_id);
+        t1 != renewal_time_by_kernel_pool.end() && e.expiry >= e.served_at + t1->second) {
+      ++renewals_served;
+      return;
+    }
     auto current = table.find(e.ip);
     if (!current || current->state != lease::LeaseState::bound) {
       ++event_errors;
@@ -287,6 +296,7 @@ Result<void> Gateway::start(asio::io_context& io) {
     for (const auto& [id, index] : d.pool_index) {
       if (auto params = d.allocator->pool(id)) {
         if (auto r = fp.set_pool(index, fast_path_params(*params)); !r) return r;
+        d.renewal_time_by_kernel_pool[index] = params->renewal_time;
       }
     }
     for (const auto& l : d.table.snapshot()) d.cache(l);  // refill from the restored leases
