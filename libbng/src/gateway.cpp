@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <poll.h>
 #include <unordered_map>
 #include <mutex>
 
@@ -25,8 +26,11 @@ namespace {
 
 sys_seconds wall_now() { return pool::system_now(); }
 
-// Requests answered per store transaction at most (see handle_waiting_requests).
+// Group commit rounds (see handle_waiting_requests): ACKs per transaction at most, how
+// long a round waits for one more request, and how long a round may last.
 constexpr std::size_t kRequestsPerCommit = 256;
+constexpr auto kGatherWait = std::chrono::microseconds{200};
+constexpr auto kMaxRoundTime = std::chrono::milliseconds{2};
 // How often fast-path events are drained when the kernel has not woken us for a batch.
 constexpr auto kEventDrainInterval = std::chrono::milliseconds{10};
 
@@ -140,43 +144,67 @@ struct Gateway::Impl {
     if (auto updated = table.find(e.ip)) cache(*updated);
   }
 
-  // Group commit: every request waiting on the socket (up to a budget) is answered in one
-  // store transaction, and no reply leaves before it is durable (one fsync per round
-  // instead of one per ACK). A failed commit sends no ACK of the round: they were not stored.
+  // Group commit: requests are answered in rounds that share one store transaction. An
+  // ACK leaves only once the round is durable; other replies (OFFER, NAK) leave at once.
+  // While ACKs wait, the round keeps taking requests that arrive within kGatherWait (up to
+  // kMaxRoundTime or kRequestsPerCommit), so under load one fsync covers many ACKs and
+  // when idle an ACK waits kGatherWait at most. A failed commit sends no ACK of the round.
   void handle_waiting_requests() {
     answers.clear();
-    {
-      std::lock_guard lock(mutex);
-      auto batch = store->begin_batch();  // without one each ACK commits on its own
-      for (std::size_t budget = 0; budget < kRequestsPerCommit; ++budget) {
-        auto got = socket->receive(frame);
-        if (!got || !got.value()) break;
-        if (frame.empty()) continue;
-        Answer& a = answers.emplace_back();
-        a.start = steady_clock::now();
-        a.reply = server->handle_frame(frame, wall_now(), &a.outcome);
+    std::lock_guard lock(mutex);
+    auto batch = store->begin_batch();  // without one each ACK commits on its own
+    const auto round_start = steady_clock::now();
+    bool acks_waiting = false;
+    while (answers.size() < kRequestsPerCommit) {
+      auto got = socket->receive(frame);
+      if (!got) break;
+      if (!got.value()) {
+        if (!acks_waiting || steady_clock::now() - round_start >= kMaxRoundTime) break;
+        if (!socket_readable_within(kGatherWait)) break;
+        continue;
       }
-      if (batch) {
-        if (auto committed = batch->commit(); !committed) {
-          for (Answer& a : answers) {
-            if (a.outcome.reply && a.outcome.reply->message_type() == dhcp::MessageType::ack) {
-              a.reply.reset();
-              a.outcome.drop_reason = "lease store: " + committed.error().message();
-            }
-          }
+      if (frame.empty()) continue;
+      Answer a;
+      a.start = steady_clock::now();
+      a.reply = server->handle_frame(frame, wall_now(), &a.outcome);
+      if (needs_commit(a)) {
+        acks_waiting = true;
+        answers.push_back(std::move(a));
+      } else {
+        finish(a);
+      }
+    }
+    if (batch) {
+      if (auto committed = batch->commit(); !committed) {
+        for (Answer& a : answers) {
+          a.reply.reset();
+          a.outcome.drop_reason = "lease store: " + committed.error().message();
         }
       }
     }
-    for (Answer& a : answers) {
-      if (a.reply) {
-        if (auto sent = socket->send(*a.reply); !sent) a.outcome.drop_reason = sent.error().message();
-      }
-      if (observer) {
-        RequestRecord record{a.outcome.request_type, std::nullopt, a.outcome.drop_reason,
-                             steady_clock::now() - a.start};
-        if (a.reply && a.outcome.reply) record.reply = a.outcome.reply->message_type();
-        observer(record);
-      }
+    for (Answer& a : answers) finish(a);
+  }
+
+  static bool needs_commit(const Answer& a) {
+    return a.reply && a.outcome.reply && a.outcome.reply->message_type() == dhcp::MessageType::ack;
+  }
+
+  bool socket_readable_within(std::chrono::microseconds wait) const {
+    pollfd p{socket->fd(), POLLIN, 0};
+    const timespec ts{0, static_cast<long>(std::chrono::nanoseconds(wait).count())};
+    return ::ppoll(&p, 1, &ts, nullptr) > 0;
+  }
+
+  // Sends the reply (if any) and reports the request.
+  void finish(Answer& a) {
+    if (a.reply) {
+      if (auto sent = socket->send(*a.reply); !sent) a.outcome.drop_reason = sent.error().message();
+    }
+    if (observer) {
+      RequestRecord record{a.outcome.request_type, std::nullopt, a.outcome.drop_reason,
+                           steady_clock::now() - a.start};
+      if (a.reply && a.outcome.reply) record.reply = a.outcome.reply->message_type();
+      observer(record);
     }
   }
 

@@ -19,6 +19,9 @@ namespace bngkit::bng::slowpath {
 
 namespace {
 
+// Receive buffer of the AF_PACKET socket (see open()).
+constexpr int kReceiveBufferBytes = 8 << 20;
+
 // "udp dst port 67" for IPv4 directly after the MAC header or after one VLAN tag; not
 // fragments (a later fragment has no UDP header). Verified by the tests' tagged frames.
 constexpr sock_filter kDhcpServerFilter[] = {
@@ -63,6 +66,13 @@ Result<PacketSocket> PacketSocket::open(const std::string& interface) {
                   const_cast<sock_filter*>(kDhcpServerFilter)};
   if (::setsockopt(s.packet_.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
     return errno_error(errno, "attach DHCP socket filter");
+  }
+  // Room for the requests that arrive while the server waits for a lease commit (fsync):
+  // a default-sized buffer holds ~150 frames, a few milliseconds of a busy access network.
+  // FORCE (CAP_NET_ADMIN) goes past net.core.rmem_max; without it the plain option caps.
+  int rcvbuf = kReceiveBufferBytes;
+  if (::setsockopt(s.packet_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+    (void)::setsockopt(s.packet_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   }
   int one = 1;
   if (::setsockopt(s.packet_.get(), SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) != 0) {
