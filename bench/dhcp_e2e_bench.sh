@@ -97,13 +97,15 @@ percentile() {
 # ("NAME <DORA/s> <offered/s> <lost %> <latencies...>"). RANGE "new" gives each run
 # subscribers never seen before; a number is a fixed set of returning subscribers.
 sweep() {
-  local name=$1 mac=$2 range=$3 best="" i=0
+  local name=$1 mac=$2 range=$3 pid=$4 best="" i=0 acks=0 cpu0 xdp0
+  cpu0=$(process_cpu_ns "$pid"); xdp0=$(xdp_cpu_ns)
   for rate in $RATES; do
     local base="02:$mac:$(printf %02x $i):00:00:00" r
     if [[ $range == new ]]; then r=$(perfdhcp_run "$LAB_DIR/$name-$rate.log" "$base" 1000000 "$rate")
     else r=$(perfdhcp_run "$LAB_DIR/$name-$rate.log" "02:$mac:00:00:00:00" "$range" "$rate"); fi
     echo "  $name offered $rate/s: $r" >&2
     read -r done lost _ <<<"$r"
+    acks=$((acks + done * seconds))
     if awk -v l="$lost" 'BEGIN { exit !(l <= 1) }'; then
       if [[ -z $best ]] || awk -v a="$done" -v b="${best%% *}" 'BEGIN { exit !(a > b) }'; then
         best="$done $rate ${r#* }"
@@ -113,6 +115,13 @@ sweep() {
     i=$((i + 1))
   done
   results+=("$name ${best:-0 - - - - - -}")
+  record_cpu "$name" $(($(process_cpu_ns "$pid") - cpu0)) $(($(xdp_cpu_ns) - xdp0)) "$acks"
+}
+
+# record_cpu NAME PROCESS_NS XDP_NS ACKS: the server's CPU time per completed exchange.
+record_cpu() {
+  cpu_per_ack+=("$1 $(awk -v p="$2" -v x="$3" -v n="$4" 'BEGIN {
+    if (n > 0) printf "%.2f %.2f %.2f", (p + x) / n / 1000, p / n / 1000, x / n / 1000; else print "- - -" }')")
 }
 
 # process_cpu_ns PID: user + system CPU time the process has used, in ns.
@@ -148,8 +157,7 @@ renew_run() {
   lost=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$out")
   results+=("$name $acks - $(awk -v l="$lost" -v a="$acks" -v s="$seconds" \
     'BEGIN { printf "%.1f", 100 * l / (l + a * s + 1) }') - - $p50 $p99")
-  cpu_per_ack+=("$name $(awk -v p=$((cpu1 - cpu0)) -v x=$((xdp1 - xdp0)) -v a="$acks" -v s="$seconds" \
-    'BEGIN { n = a * s; if (n > 0) printf "%.2f %.2f %.2f", (p + x) / n / 1000, p / n / 1000, x / n / 1000; else print "- - -" }')")
+  record_cpu "$name" $((cpu1 - cpu0)) $((xdp1 - xdp0)) $((acks * seconds))
 }
 
 # bench_server NAME PID MAC_BYTE...: new subscribers, returning ones (given their leases
@@ -157,9 +165,9 @@ renew_run() {
 bench_server() {
   local name=$1 pid=$2
   shift
-  sweep "$name-new" "$2" new
+  sweep "$name-new" "$2" new "$pid"
   perfdhcp_run "$LAB_DIR/$name-warm.log" "02:$3:00:00:00:00" "$returning" 2000 >/dev/null
-  sweep "$name-returning" "$3" "$returning"
+  sweep "$name-returning" "$3" "$returning" "$pid"
   renew_run "$name-renewing" "$4" "$pid"
 }
 
@@ -201,11 +209,15 @@ echo "new DORA/s        bng slow path / kea: $(ratio bng-new kea-new)   (goal >=
 echo "returning DORA/s  bng XDP / kea:       $(ratio bng-returning kea-returning)   (perfdhcp-bound)"
 echo "renewals/s        bng XDP / kea:       $(ratio bng-renewing kea-renewing)   (bound by one load-generator core)"
 echo
-echo "server CPU per renewal ACK, in microseconds (process user+system, plus the XDP program):"
+echo "server CPU per completed exchange (DORA or renewal) over each whole series, in"
+echo "microseconds: process user+system, plus the XDP program's run time:"
 for c in "${cpu_per_ack[@]}"; do
   read -r name total proc xdp <<<"$c"
   printf '  %-15s %8s us  (process %s, XDP %s)\n' "$name" "$total" "$proc" "$xdp"
 done
 cpu_of() { for c in "${cpu_per_ack[@]}"; do read -r n v _ <<<"$c"; [[ $n == "$1" ]] && echo "$v"; done; }
-echo "renewals per server CPU second, bng / kea: $(awk -v b="$(cpu_of bng-renewing)" -v k="$(cpu_of kea-renewing)" \
-  'BEGIN { if (b > 0) printf "%.1f", k / b; else print "n/a" }')   (goal >= 10)"
+cpu_ratio() {
+  awk -v b="$(cpu_of "bng-$1")" -v k="$(cpu_of "kea-$1")" 'BEGIN { if (b > 0) printf "%.1f", k / b; else print "n/a" }'
+}
+echo "exchanges per server CPU second, bng / kea: new $(cpu_ratio new), returning $(cpu_ratio returning)," \
+  "renewing $(cpu_ratio renewing)   (goals: new >= 1, renewing >= 10)"

@@ -12,9 +12,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
-#include <poll.h>
 #include <unordered_map>
 #include <mutex>
+#include <thread>
 
 namespace bngkit::bng {
 
@@ -27,7 +27,7 @@ namespace {
 sys_seconds wall_now() { return pool::system_now(); }
 
 // Group commit rounds (see handle_waiting_requests): ACKs per transaction at most, how
-// long a round waits for one more request, and how long a round may last.
+// long a round naps to collect more requests, and how long a round may last.
 constexpr std::size_t kRequestsPerCommit = 256;
 constexpr auto kGatherWait = std::chrono::microseconds{200};
 constexpr auto kMaxRoundTime = std::chrono::milliseconds{2};
@@ -146,23 +146,27 @@ struct Gateway::Impl {
 
   // Group commit: requests are answered in rounds that share one store transaction. An
   // ACK leaves only once the round is durable; other replies (OFFER, NAK) leave at once.
-  // While ACKs wait, the round keeps taking requests that arrive within kGatherWait (up to
-  // kMaxRoundTime or kRequestsPerCommit), so under load one fsync covers many ACKs and
-  // when idle an ACK waits kGatherWait at most. A failed commit sends no ACK of the round.
+  // While ACKs wait, the round naps kGatherWait and takes what arrived meanwhile, until a
+  // nap brings nothing (or kMaxRoundTime, kRequestsPerCommit): under load one fsync covers
+  // many ACKs, and when idle an ACK waits one nap. A failed commit sends no ACK of the round.
   void handle_waiting_requests() {
     answers.clear();
     std::lock_guard lock(mutex);
     auto batch = store->begin_batch();  // without one each ACK commits on its own
     const auto round_start = steady_clock::now();
     bool acks_waiting = false;
+    bool napped = false;  // slept since the last request arrived
     while (answers.size() < kRequestsPerCommit) {
       auto got = socket->receive(frame);
       if (!got) break;
       if (!got.value()) {
-        if (!acks_waiting || steady_clock::now() - round_start >= kMaxRoundTime) break;
-        if (!socket_readable_within(kGatherWait)) break;
+        if (!acks_waiting || napped || steady_clock::now() - round_start >= kMaxRoundTime) break;
+        // One nap collects whatever arrives meanwhile: a wakeup per nap, not per request.
+        std::this_thread::sleep_for(kGatherWait);
+        napped = true;
         continue;
       }
+      napped = false;
       if (frame.empty()) continue;
       Answer a;
       a.start = steady_clock::now();
@@ -187,12 +191,6 @@ struct Gateway::Impl {
 
   static bool needs_commit(const Answer& a) {
     return a.reply && a.outcome.reply && a.outcome.reply->message_type() == dhcp::MessageType::ack;
-  }
-
-  bool socket_readable_within(std::chrono::microseconds wait) const {
-    pollfd p{socket->fd(), POLLIN, 0};
-    const timespec ts{0, static_cast<long>(std::chrono::nanoseconds(wait).count())};
-    return ::ppoll(&p, 1, &ts, nullptr) > 0;
   }
 
   // Sends the reply (if any) and reports the request.
