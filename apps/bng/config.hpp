@@ -18,17 +18,20 @@ struct OltConfig {
   std::string name;
   std::string region;
   std::uint32_t capacity = 0;  ///< subscribers this node takes before refusing new ones (0: no limit)
+  bool operator==(const OltConfig&) const = default;
 };
 
 struct InterfacesConfig {
   std::string subscriber;  ///< DHCP is served here; the XDP fast path attaches here
   std::string uplink;
+  bool operator==(const InterfacesConfig&) const = default;
 };
 
 struct NexusConfig {
   std::vector<std::string> endpoints;
   std::chrono::milliseconds heartbeat_interval{30'000};
   std::chrono::milliseconds timeout{10'000};
+  bool operator==(const NexusConfig&) const = default;
 };
 
 struct RadiusServerConfig {
@@ -36,12 +39,14 @@ struct RadiusServerConfig {
   std::uint16_t port = 1812;
   std::uint16_t accounting_port = 1813;
   std::string secret;  ///< never logged
+  bool operator==(const RadiusServerConfig&) const = default;
 };
 
 struct RadiusConfig {
   std::chrono::milliseconds timeout{5'000};
   std::uint32_t retries = 3;
   std::vector<RadiusServerConfig> servers;
+  bool operator==(const RadiusConfig&) const = default;
 };
 
 struct DhcpConfig {
@@ -51,11 +56,13 @@ struct DhcpConfig {
   std::chrono::seconds rebinding_time{3150};
   /// Server identifier (option 54) and source of replies; defaults to the pool's gateway.
   std::optional<bng::dhcp::Ipv4> server_id;
+  bool operator==(const DhcpConfig&) const = default;
 };
 
 struct BgpNeighbor {
   std::string address;
   std::uint32_t remote_as = 0;
+  bool operator==(const BgpNeighbor&) const = default;
 };
 
 struct BgpConfig {
@@ -63,17 +70,20 @@ struct BgpConfig {
   std::uint32_t local_as = 0;
   std::string router_id;
   std::vector<BgpNeighbor> neighbors;
+  bool operator==(const BgpConfig&) const = default;
 };
 
 struct MetricsConfig {
   bool enabled = true;
   std::uint16_t port = 9090;
   std::string path = "/metrics";
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 struct ApiConfig {
   std::string bind = "0.0.0.0";
   std::uint16_t port = 8080;
+  bool operator==(const ApiConfig&) const = default;
 };
 
 struct FastPathConfig {
@@ -82,15 +92,18 @@ struct FastPathConfig {
   /// bpffs directory where the subscriber cache maps are pinned, so a restart keeps
   /// serving from the kernel. Empty: no pinning.
   std::string pin_path = "/sys/fs/bpf/bngkit";
+  bool operator==(const FastPathConfig&) const = default;
 };
 
 struct StorageConfig {
   std::string lease_db = "/var/lib/bngkit/leases.db";
+  bool operator==(const StorageConfig&) const = default;
 };
 
 struct LogConfig {
   std::string format = "text";
   std::string level = "info";
+  bool operator==(const LogConfig&) const = default;
 };
 
 /// Everything bng.toml says.

@@ -3,6 +3,7 @@
 // `bng validate --config bng.toml` checks a config and exits.
 #include "config.hpp"
 #include "metrics.hpp"
+#include "reload.hpp"
 
 #include <bngkit/bng/gateway.hpp>
 #include <bngkit/ops/health.hpp>
@@ -173,10 +174,49 @@ int run(const std::string& config_path) {
   spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
                c.metrics.path);
 
+  // SIGHUP: re-read the file; apply it whole or not at all (reload.hpp says what is live).
+  bngd::Config running = c;
+  auto reload = [&] {
+    auto next = bngd::load_config(config_path);
+    if (!next) {
+      spdlog::error("reload: {}; keeping the running configuration", next.error().message());
+      return metrics.reloaded(false);
+    }
+    if (auto restart = bngd::restart_needed(running, *next); !restart.empty()) {
+      std::string what;
+      for (const auto& r : restart) what += (what.empty() ? "" : ", ") + r;
+      spdlog::error("reload refused: changing {} needs a restart; keeping the running configuration", what);
+      return metrics.reloaded(false);
+    }
+    if (auto r = gw.update_pool_options(next->pools); !r) {
+      spdlog::error("reload: {}; keeping the running configuration", r.error().message());
+      return metrics.reloaded(false);
+    }
+    if (next->log != running.log) {
+      auto fmt = ops::parse_log_format(next->log.format);
+      if (auto r = ops::setup_logging(fmt ? *fmt : ops::LogFormat::text, next->log.level, "bng"); !r) {
+        spdlog::error("reload: log: {}", r.error().message());
+      }
+    }
+    running = std::move(next).value();
+    spdlog::info("configuration reloaded from {}", config_path);
+    metrics.reloaded(true);
+  };
+  asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      reload();
+      wait_hangup();
+    });
+  };
+  wait_hangup();
+
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: detaching and stopping", signo);
+    hangup.cancel();
     gw.stop();
     api.stop();
     if (metrics_server) metrics_server->stop();

@@ -46,6 +46,8 @@ Metrics::Metrics(prometheus::Registry& r)
       pool_addresses_(BuildGauge().Name("bng_pool_addresses").Help("Addresses per pool, by state").Register(r)),
       pool_utilisation_(BuildGauge().Name("bng_pool_utilisation_ratio")
                             .Help("Share of a pool not available to a new subscriber").Register(r)),
+      reloads_(BuildCounter().Name("bng_config_reloads_total")
+                   .Help("SIGHUP reloads, by result (applied, rejected)").Register(r)),
       draining_(BuildGauge().Name("bng_draining")
                     .Help("1 while the node takes no new subscribers (POST /admin/drain)").Register(r)),
       fast_attached_(BuildGauge().Name("bng_fastpath_attached")
@@ -111,6 +113,11 @@ void Metrics::update(const bng::GatewayStatus& s) {
     pool_addresses_.Add({{"pool", p.pool_id}, {"state", "free"}}).Set(static_cast<double>(p.free));
     pool_utilisation_.Add({{"pool", p.pool_id}}).Set(p.used_ratio());
   }
+}
+
+void Metrics::reloaded(bool applied) {
+  std::lock_guard lock(mutex_);
+  reloads_.Add({{"result", applied ? "applied" : "rejected"}}).Increment();
 }
 
 }  // namespace bngkit::bngd

@@ -22,6 +22,8 @@ class Metrics {
   void observe(const bng::RequestRecord& record);
   /// Before each scrape: mirror counters and gauges from the gateway's state.
   void update(const bng::GatewayStatus& status);
+  /// After each SIGHUP: whether the new configuration was applied.
+  void reloaded(bool applied);
 
  private:
   prometheus::Registry& registry_;
@@ -35,6 +37,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& leases_;
   prometheus::Family<prometheus::Gauge>& pool_addresses_;
   prometheus::Family<prometheus::Gauge>& pool_utilisation_;
+  prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Family<prometheus::Gauge>& draining_;
   prometheus::Family<prometheus::Gauge>& fast_attached_;
   prometheus::Family<prometheus::Counter>& renewals_served_;

@@ -57,6 +57,7 @@ fastpath::PoolParams fast_path_params(const pool::PoolParameters& p) {
 struct Gateway::Impl {
   GatewayOptions options;
   std::unique_ptr<pool::AddressAllocator> allocator;
+  pool::LocalPoolAllocator* local_allocator = nullptr;  // set when `allocator` is ours
   std::unique_ptr<lease::LeaseStore> store;
   lease::LeaseTable table;
   std::optional<fastpath::FastPath> fast_path;
@@ -85,6 +86,18 @@ struct Gateway::Impl {
   std::uint64_t cache_errors = 0;
   bool running = false;
   bool draining = false;
+
+  // The kernel's copy of each pool's reply options (and T1 for recording renewals).
+  Result<void> push_pools_to_fast_path() {
+    if (!fast_path) return ok();
+    for (const auto& [id, index] : pool_index) {
+      if (auto params = allocator->pool(id)) {
+        if (auto r = fast_path->set_pool(index, fast_path_params(*params)); !r) return r;
+        renewal_time_by_kernel_pool[index] = params->renewal_time;
+      }
+    }
+    return ok();
+  }
 
   void cache(const lease::Lease& l) {
     if (!fast_path || l.state != lease::LeaseState::bound) return;
@@ -263,6 +276,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options,
   if (!allocator) {
     auto local = pool::LocalPoolAllocator::create(options.pools);
     if (!local) return local.error();
+    impl->local_allocator = local.value().get();
     allocator = std::move(local).value();
   }
   impl->allocator = std::move(allocator);
@@ -319,12 +333,7 @@ Result<void> Gateway::start(asio::io_context& io) {
   if (d.fast_path) {
     auto& fp = *d.fast_path;
     if (auto r = fp.set_server_config({d.server_id, d.socket->mac(), true, d.options.verify_checksums}); !r) return r;
-    for (const auto& [id, index] : d.pool_index) {
-      if (auto params = d.allocator->pool(id)) {
-        if (auto r = fp.set_pool(index, fast_path_params(*params)); !r) return r;
-        d.renewal_time_by_kernel_pool[index] = params->renewal_time;
-      }
-    }
+    if (auto r = d.push_pools_to_fast_path(); !r) return r;
     for (const auto& l : d.table.snapshot()) d.cache(l);  // refill from the restored leases
     if (auto r = fp.attach(d.options.interface, d.options.xdp_mode); !r) {
       return Error{r.error().code, "attach XDP to " + d.options.interface + ": " + r.error().message()};
@@ -404,6 +413,17 @@ Result<lease::Lease> Gateway::disconnect(dhcp::Ipv4 address) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->server) return make_error(std::errc::not_connected, "gateway is not running");
   return impl_->server->end_lease(address, wall_now());
+}
+
+Result<void> Gateway::update_pool_options(const std::vector<pool::PoolConfig>& pools) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->local_allocator) {
+    return make_error(std::errc::operation_not_supported,
+                      "pool options come from the external allocator, not from this configuration");
+  }
+  if (auto r = impl_->local_allocator->update_options(pools); !r) return r;
+  // Replies built from now on, by either path, carry the new options.
+  return impl_->push_pools_to_fast_path();
 }
 
 void Gateway::set_draining(bool draining) {

@@ -125,12 +125,13 @@ lab_metric() {
 }
 
 # lab_udhcpc [extra args]: one DORA with busybox udhcpc; prints the address obtained.
+# $LAB_DIR/udhcpc.events keeps "<bound|renew> <ip> <lease seconds> <dns...>" lines.
 lab_udhcpc() {
   local script="$LAB_DIR/udhcpc.script"
   cat >"$script" <<'SH'
 #!/bin/sh
 case "$1" in
-  bound|renew) ip addr replace "$ip/$mask" dev "$interface"; echo "$1 $ip" >>"$LAB_EVENTS" ;;
+  bound|renew) ip addr replace "$ip/$mask" dev "$interface"; echo "$1 $ip $lease $dns" >>"$LAB_EVENTS" ;;
   deconfig) ip addr flush dev "$interface" ;;
 esac
 SH

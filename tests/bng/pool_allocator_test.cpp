@@ -63,6 +63,39 @@ Result<Allocation> alloc(AddressAllocator& a, const SubscriberKey& k, std::strin
   return a.allocate({k, std::move(pool_id), requested});
 }
 
+TEST(LocalPoolAllocator, UpdatesOptionsButNotWhoOwnsWhichAddress) {
+  auto a = make({tiny(), pool("other", "10.0.2.0/24", "10.0.2.1")});
+  const auto held = alloc(*a, mac(1), "tiny").value();
+  PoolConfig next = tiny();
+  next.dns = {ip("192.0.2.54"), ip("192.0.2.55")};
+  next.lease_time = seconds(7200);
+  next.renewal_time = seconds(1000);
+  ASSERT_TRUE(a->update_options({next, pool("other", "10.0.2.0/24", "10.0.2.1")}));
+  const auto params = a->pool("tiny").value();
+  EXPECT_EQ(params.dns, next.dns);
+  EXPECT_EQ(params.lease_time, seconds(7200));
+  EXPECT_EQ(params.renewal_time, seconds(1000));
+  EXPECT_EQ(params.rebinding_time, seconds(6300)) << "T2 default follows the new lease time";
+  EXPECT_EQ(alloc(*a, mac(1), "tiny").value().address, held.address) << "bindings are kept";
+  EXPECT_EQ(a->pools().front().lease_time, seconds(7200));
+
+  // Anything that decides ownership is refused, and nothing is applied.
+  PoolConfig moved = next;
+  moved.network = *Ipv4Network::parse("10.0.9.0/29");
+  moved.gateway = ip("10.0.9.1");
+  moved.lease_time = seconds(60);
+  auto refused = a->update_options({moved, pool("other", "10.0.2.0/24", "10.0.2.1")});
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message(), ::testing::HasSubstr("pool tiny: network changed (needs a restart)"));
+  EXPECT_EQ(a->pool("tiny")->lease_time, seconds(7200));
+  auto missing = a->update_options({next});
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message(), ::testing::HasSubstr("adding or removing pools needs a restart"));
+  PoolConfig invalid = next;
+  invalid.lease_time = seconds(0);
+  EXPECT_FALSE(a->update_options({invalid, pool("other", "10.0.2.0/24", "10.0.2.1")}));
+}
+
 TEST(LocalPoolAllocator, RefusesInvalidConfiguration) {
   auto p = tiny();
   p.gateway = ip("10.0.2.1");

@@ -7,6 +7,7 @@
 #   vlan      802.1Q and QinQ tagged clients (scapy): tags kept on slow and fast path
 #   restart   SIGTERM/restart keeps serving from the restored cache; SIGKILL loses no ACKed lease
 #   drain     POST /admin/drain: existing subscribers served, new ones not, readiness fails
+#   reload    SIGHUP applies pool options live (both paths), refuses restart-only changes
 # Exit 77 (skipped) without root.
 set -euo pipefail
 bng=$1
@@ -132,6 +133,34 @@ drain)
   check "ready again" quiet lab_api /health/ready
   ip4=$(lab_udhcpc)
   check "the new subscriber is served after the drain ($ip4)" [ -n "$ip4" ]
+  ;;
+reload)
+  ip1=$(lab_udhcpc)
+  check "bound with the configured lease" grep -q "^bound $ip1 20 10.0.1.1" "$LAB_DIR/udhcpc.events"
+  # Live: lease time and DNS of the pool. The next replies carry them, from both paths.
+  sed -i 's/^lease_time = 20/lease_time = 40/; s/^dns = \["10.0.1.1"\]/dns = ["10.0.1.53"]/' "$LAB_DIR/bng.toml"
+  kill -HUP "$LAB_BNG_PID"
+  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ] && break; sleep 0.1; done
+  check "reload applied" [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ]
+  ip2=$(lab_udhcpc)
+  check "XDP answered the same subscriber with the new lease time and DNS" \
+    grep -q "^bound $ip2 40 10.0.1.53" "$LAB_DIR/udhcpc.events"
+  check "... from the fast path" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
+  ip netns exec "$LAB_CLI" ip link set "$LAB_CLI" address 02:00:00:00:00:44
+  ip3=$(lab_udhcpc)
+  check "the slow path gives a new subscriber the new lease time" grep -q "^bound $ip3 40 10.0.1.53" "$LAB_DIR/udhcpc.events"
+  # Refused whole: a change that needs a restart, and a file that does not parse.
+  sed -i 's/^port = 8080/port = 8081/; s/^lease_time = 40/lease_time = 50/' "$LAB_DIR/bng.toml"
+  kill -HUP "$LAB_BNG_PID"
+  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 1 ] && break; sleep 0.1; done
+  check "a reload changing api.port is refused" [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 1 ]
+  check "... and says why" grep -q "reload refused: changing api needs a restart" "$LAB_DIR/bng.log"
+  echo "this is not TOML [" >>"$LAB_DIR/bng.toml"
+  kill -HUP "$LAB_BNG_PID"
+  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 2 ] && break; sleep 0.1; done
+  check "a file that does not parse is refused" [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 2 ]
+  ip4=$(lab_udhcpc)
+  check "still serving the running configuration (lease 40)" grep -q "^bound $ip4 40 " "$LAB_DIR/udhcpc.events"
   ;;
 *)
   echo "unknown scenario $scenario" >&2

@@ -442,4 +442,50 @@ std::vector<PoolUtilisation> LocalPoolAllocator::utilisation() const {
 
 const std::vector<PoolConfig>& LocalPoolAllocator::pools() const noexcept { return impl_->configs; }
 
+namespace {
+// The first field that decides address ownership and differs, or nullptr.
+const char* layout_change(const PoolConfig& a, const PoolConfig& b) {
+  if (a.network != b.network) return "network";
+  if (a.effective_range() != b.effective_range()) return "range";
+  if (a.gateway != b.gateway) return "gateway";
+  if (a.exclusions != b.exclusions) return "exclusions";
+  if (a.reservations != b.reservations) return "reservations";
+  return nullptr;
+}
+}  // namespace
+
+Result<void> LocalPoolAllocator::update_options(const std::vector<PoolConfig>& pools) {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> problems;
+  if (pools.size() != impl_->pools.size()) {
+    problems.push_back("pools: " + std::to_string(pools.size()) + " given, " +
+                       std::to_string(impl_->pools.size()) + " running (adding or removing pools needs a restart)");
+  }
+  for (const auto& next : pools) {
+    for (const auto& e : pool_problems(next)) problems.push_back(e.message());
+    auto it = impl_->by_id.find(next.id);
+    if (it == impl_->by_id.end()) {
+      problems.push_back("pool " + next.id + ": not running (adding pools needs a restart)");
+    } else if (const char* field = layout_change(impl_->pools[it->second].config, next)) {
+      problems.push_back("pool " + next.id + ": " + field + " changed (needs a restart)");
+    }
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+    return make_error(std::errc::invalid_argument, all);
+  }
+  for (const auto& next : pools) {
+    const std::size_t i = impl_->by_id.find(next.id)->second;
+    Pool& p = impl_->pools[i];
+    p.config = next;
+    p.params.dns = next.dns;
+    p.params.lease_time = next.lease_time;
+    p.params.renewal_time = next.effective_renewal_time();
+    p.params.rebinding_time = next.effective_rebinding_time();
+    impl_->configs[i] = next;
+  }
+  return ok();
+}
+
 }  // namespace bngkit::bng::pool

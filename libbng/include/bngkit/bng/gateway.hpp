@@ -95,6 +95,9 @@ class BNGKIT_BNG_EXPORT Gateway {
   /// Draining stops taking new subscribers while existing ones keep being served (slow and
   /// fast path); false resumes. See DhcpServer::set_draining.
   void set_draining(bool draining);
+  /// New DNS, lease time, T1/T2 and probation time for the running local pools (a config
+  /// reload); see LocalPoolAllocator::update_options. Not with an external allocator.
+  [[nodiscard]] Result<void> update_pool_options(const std::vector<pool::PoolConfig>& pools);
 
  private:
   struct Impl;

@@ -48,8 +48,14 @@ class BNGKIT_BNG_EXPORT LocalPoolAllocator final : public AddressAllocator {
   [[nodiscard]] std::optional<PoolParameters> pool_for(Ipv4 address) const override;
   [[nodiscard]] std::vector<PoolUtilisation> utilisation() const override;
 
-  /// The configuration the allocator was built from.
+  /// The configuration the allocator was built from (as updated by update_options).
   [[nodiscard]] const std::vector<PoolConfig>& pools() const noexcept;
+
+  /// Applies what clients are told — DNS, lease time, T1, T2 — and the probation time of
+  /// the same pools, e.g. on a configuration reload. Each pool must keep its id, network,
+  /// range, gateway, exclusions and reservations: those decide which address is whose, and
+  /// changing them needs a restart. All or nothing; errors name the pool and field.
+  [[nodiscard]] Result<void> update_options(const std::vector<PoolConfig>& pools);
 
  private:
   struct Impl;

@@ -18,6 +18,7 @@ namespace bngkit::bng::pool {
 struct Reservation {
   SubscriberKey subscriber;
   Ipv4 address;
+  friend bool operator==(const Reservation&, const Reservation&) = default;
 };
 
 /// One address pool. The network and broadcast addresses and the gateway are never handed
@@ -51,6 +52,8 @@ struct BNGKIT_BNG_EXPORT PoolConfig {
   [[nodiscard]] std::chrono::seconds effective_rebinding_time() const noexcept;
   /// True when `a` is excluded (an exclusion, network, broadcast or gateway address).
   [[nodiscard]] bool is_excluded(Ipv4 a) const noexcept;
+
+  friend bool operator==(const PoolConfig&, const PoolConfig&) = default;
 };
 
 /// Every problem with one pool, each a sentence such as
