@@ -9,6 +9,7 @@ BUILD_PKGS=(
   clang llvm libclang-rt-14-dev libbpf-dev bpftool linux-libc-dev
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev
   libfmt-dev libtomlplusplus-dev libspdlog-dev libsqlite3-dev libssl-dev prometheus-cpp-dev
+  libsystemd-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 # What the tests and the demo run: network tools and real peers.
@@ -16,7 +17,7 @@ RUNTIME_PKGS=(
   iproute2 ethtool iputils-ping procps curl
   udhcpc isc-dhcp-client dhcpcd-base python3-scapy
   kea-admin kea-dhcp4-server
-  socat
+  socat systemd
   freeradius-common
   etcd-server etcd-client
 )

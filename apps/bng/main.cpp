@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <cstdio>
 #include <iostream>
@@ -173,10 +174,17 @@ int run(const std::string& config_path) {
   }
   spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
                c.metrics.path);
+  // Serving DHCP, API and metrics: ready for systemd (Type=notify) from here on.
+  (void)sd_notifyf(0, "READY=1\nSTATUS=serving DHCP on %s", c.interfaces.subscriber.c_str());
 
   // SIGHUP: re-read the file; apply it whole or not at all (reload.hpp says what is live).
+  // systemd (Type=notify) hears RELOADING=1 and READY=1 around it.
   bngd::Config running = c;
   auto reload = [&] {
+    (void)sd_notify(0, "RELOADING=1");
+    struct Ready {
+      ~Ready() { (void)sd_notify(0, "READY=1"); }
+    } ready;
     auto next = bngd::load_config(config_path);
     if (!next) {
       spdlog::error("reload: {}; keeping the running configuration", next.error().message());
@@ -216,6 +224,7 @@ int run(const std::string& config_path) {
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: detaching and stopping", signo);
+    (void)sd_notify(0, "STOPPING=1");
     hangup.cancel();
     gw.stop();
     api.stop();

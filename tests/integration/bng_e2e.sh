@@ -20,7 +20,8 @@ fi
 LAB="bte$$"
 # shellcheck source=../../scripts/lib/bng-lab.sh
 source "$here/../../scripts/lib/bng-lab.sh"
-trap lab_down EXIT
+extra_pids=()  # helpers a scenario starts (ended by PID with the lab)
+trap 'kill "${extra_pids[@]}" 2>/dev/null; lab_down' EXIT
 
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
 check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
@@ -135,6 +136,13 @@ drain)
   check "the new subscriber is served after the drain ($ip4)" [ -n "$ip4" ]
   ;;
 reload)
+  # As under systemd (Type=notify): a notify socket that records what bng says.
+  lab_stop_bng
+  socat -u UNIX-RECV:"$LAB_DIR/notify" OPEN:"$LAB_DIR/notify.log",creat,append &
+  extra_pids+=($!)
+  for _ in $(seq 1 40); do [ -S "$LAB_DIR/notify" ] && break; sleep 0.05; done
+  NOTIFY_SOCKET="$LAB_DIR/notify" lab_start_bng "$bng" "$LAB_DIR/bng.toml"
+  check "READY=1 sent to systemd once serving" grep -q "READY=1" "$LAB_DIR/notify.log"
   ip1=$(lab_udhcpc)
   check "bound with the configured lease" grep -q "^bound $ip1 20 10.0.1.1" "$LAB_DIR/udhcpc.events"
   # Live: lease time and DNS of the pool. The next replies carry them, from both paths.
@@ -142,6 +150,7 @@ reload)
   kill -HUP "$LAB_BNG_PID"
   for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ] && break; sleep 0.1; done
   check "reload applied" [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ]
+  check "systemd heard RELOADING=1 then READY=1" grep -q "RELOADING=1READY=1" "$LAB_DIR/notify.log"
   ip2=$(lab_udhcpc)
   check "XDP answered the same subscriber with the new lease time and DNS" \
     grep -q "^bound $ip2 40 10.0.1.53" "$LAB_DIR/udhcpc.events"
