@@ -21,7 +21,11 @@ LAB="bte$$"
 # shellcheck source=../../scripts/lib/bng-lab.sh
 source "$here/../../scripts/lib/bng-lab.sh"
 extra_pids=()  # helpers a scenario starts (ended by PID with the lab)
-trap 'kill "${extra_pids[@]}" 2>/dev/null; lab_down' EXIT
+cleanup() {
+  if ((${#extra_pids[@]})); then kill "${extra_pids[@]}" 2>/dev/null || true; fi
+  lab_down
+}
+trap cleanup EXIT
 
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
 check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
