@@ -18,6 +18,7 @@ RUNTIME_PKGS=(
   udhcpc isc-dhcp-client dhcpcd-base python3-scapy
   kea-admin kea-dhcp4-server
   socat systemd
+  prometheus                 # promtool: checks alert rules and /metrics in the tests
   freeradius-common
   etcd-server etcd-client
 )

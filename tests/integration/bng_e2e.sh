@@ -47,6 +47,12 @@ udhcpc)
   check "second DORA answered by XDP (ACK)" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
   check "kernel ACK applied to the lease" ge "$(lab_metric bng_dhcp_fastpath_renewals_served_total)" 1
   check "one bound lease" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 1 ]
+  if command -v promtool >/dev/null; then
+    ip netns exec "$LAB_SRV" curl -sf http://127.0.0.1:9090/metrics >"$LAB_DIR/metrics.txt"
+    check "/metrics passes promtool check metrics" bash -c "promtool check metrics <'$LAB_DIR/metrics.txt'"
+  else
+    echo "skip - promtool check metrics (promtool not installed: Debian package prometheus)"
+  fi
   ;;
 dhclient)
   lab_stop_bng
