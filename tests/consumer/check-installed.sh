@@ -23,6 +23,10 @@ examples="$here/../../examples"
 cmake -S "$examples/xdp-counter" -B "$work/xdp-counter" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/example-configure.log"
 cmake --build "$work/xdp-counter" >"$work/example-build.log"
 test -x "$work/xdp-counter/xdp-counter"
+# 1c. The firmware example: the codec component alone (no libbpf, no Boost), and it runs.
+cmake -S "$examples/dhcp-codec" -B "$work/dhcp-codec" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/codec-configure.log"
+cmake --build "$work/dhcp-codec" >"$work/codec-build.log"
+LD_LIBRARY_PATH="$prefix/lib" "$work/dhcp-codec/dhcp-codec" >"$work/codec-run.log"
 
 # 2. pkg-config consumer, every installed component.
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
