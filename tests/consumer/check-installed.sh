@@ -27,6 +27,10 @@ test -x "$work/xdp-counter/xdp-counter"
 cmake -S "$examples/dhcp-codec" -B "$work/dhcp-codec" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/codec-configure.log"
 cmake --build "$work/dhcp-codec" >"$work/codec-build.log"
 LD_LIBRARY_PATH="$prefix/lib" "$work/dhcp-codec/dhcp-codec" >"$work/codec-run.log"
+# 1d. The fast-path example, against the bng component (run by example.subscriber_cache).
+cmake -S "$examples/subscriber-cache" -B "$work/subscriber-cache" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >"$work/cache-configure.log"
+cmake --build "$work/subscriber-cache" >"$work/cache-build.log"
+test -x "$work/subscriber-cache/subscriber-cache"
 
 # 2. pkg-config consumer, every installed component.
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
