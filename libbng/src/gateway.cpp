@@ -8,6 +8,7 @@
 #include <bngkit/bng/slowpath/packet_socket.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -200,6 +201,12 @@ struct Gateway::Impl {
       }
     }
     for (Answer& a : answers) finish(a);
+    // A full round may leave requests queued that no new readiness event will announce.
+    if (answers.size() >= kRequestsPerCommit) {
+      asio::post(socket_wait->get_executor(), [this] {
+        if (running) handle_waiting_requests();
+      });
+    }
   }
 
   static bool needs_commit(const Answer& a) {
