@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -191,9 +192,8 @@ int run(const std::string& config_path) {
       return metrics.reloaded(false);
     }
     if (auto restart = bngd::restart_needed(running, *next); !restart.empty()) {
-      std::string what;
-      for (const auto& r : restart) what += (what.empty() ? "" : ", ") + r;
-      spdlog::error("reload refused: changing {} needs a restart; keeping the running configuration", what);
+      spdlog::error("reload refused: changing {} needs a restart; keeping the running configuration",
+                    fmt::join(restart, ", "));
       return metrics.reloaded(false);
     }
     if (auto r = gw.update_pool_options(next->pools); !r) {

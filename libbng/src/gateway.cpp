@@ -391,10 +391,6 @@ GatewayStatus Gateway::status() const {
   const auto& d = *impl_;
   GatewayStatus s;
   s.running = d.running;
-  {
-    std::lock_guard lock(d.mutex);
-    s.draining = d.draining;
-  }
   if (d.fast_path) {
     s.fast_path_attached = d.fast_path->attached_ifindex() != 0;
     if (auto st = d.fast_path->stats()) s.fast_path = st.value();
@@ -402,6 +398,7 @@ GatewayStatus Gateway::status() const {
   {
     std::lock_guard lock(d.mutex);
     if (d.server) s.slow_path = d.server->stats();
+    s.draining = d.draining;
     s.fast_path_renewals_served = d.renewals_served;
     s.fast_path_renewals_recorded = d.renewals_recorded;
     s.fast_path_event_errors = d.event_errors;

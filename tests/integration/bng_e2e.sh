@@ -30,6 +30,11 @@ trap cleanup EXIT
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
 check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
 quiet() { "$@" >/dev/null; }
+# reload_until METRIC VALUE: SIGHUP to bng, then wait (up to 2 s) for METRIC to reach VALUE.
+reload_until() {
+  kill -HUP "$LAB_BNG_PID"
+  for _ in $(seq 1 20); do [ "$(lab_metric "$1")" = "$2" ] && return 0; sleep 0.1; done
+}
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 lab_up
@@ -157,8 +162,7 @@ reload)
   check "bound with the configured lease" grep -q "^bound $ip1 20 10.0.1.1" "$LAB_DIR/udhcpc.events"
   # Live: lease time and DNS of the pool. The next replies carry them, from both paths.
   sed -i 's/^lease_time = 20/lease_time = 40/; s/^dns = \["10.0.1.1"\]/dns = ["10.0.1.53"]/' "$LAB_DIR/bng.toml"
-  kill -HUP "$LAB_BNG_PID"
-  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ] && break; sleep 0.1; done
+  reload_until 'bng_config_reloads_total{result="applied"}' 1
   check "reload applied" [ "$(lab_metric 'bng_config_reloads_total{result="applied"}')" = 1 ]
   check "systemd heard RELOADING=1 then READY=1" grep -q "RELOADING=1READY=1" "$LAB_DIR/notify.log"
   ip2=$(lab_udhcpc)
@@ -170,13 +174,11 @@ reload)
   check "the slow path gives a new subscriber the new lease time" grep -q "^bound $ip3 40 10.0.1.53" "$LAB_DIR/udhcpc.events"
   # Refused whole: a change that needs a restart, and a file that does not parse.
   sed -i 's/^port = 8080/port = 8081/; s/^lease_time = 40/lease_time = 50/' "$LAB_DIR/bng.toml"
-  kill -HUP "$LAB_BNG_PID"
-  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 1 ] && break; sleep 0.1; done
+  reload_until 'bng_config_reloads_total{result="rejected"}' 1
   check "a reload changing api.port is refused" [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 1 ]
   check "... and says why" grep -q "reload refused: changing api needs a restart" "$LAB_DIR/bng.log"
   echo "this is not TOML [" >>"$LAB_DIR/bng.toml"
-  kill -HUP "$LAB_BNG_PID"
-  for _ in $(seq 1 20); do [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 2 ] && break; sleep 0.1; done
+  reload_until 'bng_config_reloads_total{result="rejected"}' 2
   check "a file that does not parse is refused" [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 2 ]
   ip4=$(lab_udhcpc)
   check "still serving the running configuration (lease 40)" grep -q "^bound $ip4 40 " "$LAB_DIR/udhcpc.events"

@@ -409,16 +409,14 @@ Result<std::optional<CacheEntry>> FastPath::cached_by_mac(const MacAddress& mac)
 namespace {
 // A fast path left attached by a dead process still answers from its stale cache, and
 // nobody drains its ring buffer: take it off before attaching ours. Other programs stay.
-Result<void> remove_stale_fast_path(std::string_view ifname) {
-  auto ifindex = ebpfkit::interface_index(ifname);
-  if (!ifindex) return Error{ifindex.error().code, "XDP attach: " + ifindex.error().context};
-  auto q = ebpfkit::xdp_query(*ifindex);
+Result<void> remove_stale_fast_path(unsigned ifindex) {
+  auto q = ebpfkit::xdp_query(ifindex);
   if (!q) return q.error();
   for (std::uint32_t id : {q->native_id, q->generic_id}) {
     if (id == 0) continue;
     auto other = ebpfkit::ProgramHandle::from_id(id);
     if (!other || other->info().name != BNG_FP_PROG_NAME) continue;
-    if (auto r = ebpfkit::xdp_detach_id(*ifindex, id); !r) {
+    if (auto r = ebpfkit::xdp_detach_id(ifindex, id); !r) {
       return with_context(std::move(r).error(), "removing a stale DHCP fast path");
     }
   }
@@ -434,11 +432,13 @@ Result<void> FastPath::attach(std::string_view ifname, XdpMode mode) {
   }
   auto prog = impl_->obj.program(BNG_FP_PROG_NAME);
   if (!prog) return prog.error();
-  if (auto r = remove_stale_fast_path(ifname); !r) return r;
+  auto ifindex = ebpfkit::interface_index(ifname);
+  if (!ifindex) return Error{ifindex.error().code, "XDP attach: " + ifindex.error().context};
+  if (auto r = remove_stale_fast_path(*ifindex); !r) return r;
   ebpfkit::XdpAttachOptions opts;
   opts.mode = to_ebpfkit(mode);
   opts.replace = false;
-  auto a = ebpfkit::XdpAttachment::attach(ifname, *prog, opts);
+  auto a = ebpfkit::XdpAttachment::attach(*ifindex, *prog, opts);
   if (!a) return with_context(std::move(a).error(), "attaching the DHCP fast path");
   impl_->attachment.emplace(std::move(a).value());
   return ok();
