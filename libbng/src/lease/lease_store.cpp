@@ -1,7 +1,7 @@
 // LeaseStore on SQLite: WAL journal with synchronous=FULL so every committed transaction is
 // fsynced before the call returns; prepared statements reused under one mutex; schema
 // migrations keyed by PRAGMA user_version.
-#include <sqlite3.h>
+#include "../sqlite/database.hpp"
 
 #include <array>
 #include <bngkit/bng/lease/lease_store.hpp>
@@ -12,49 +12,11 @@
 namespace bngkit::bng::lease {
 namespace {
 
-// ---- Errors -----------------------------------------------------------------------------
-
-class SqliteCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "sqlite"; }
-  std::string message(int rc) const override { return sqlite3_errstr(rc); }
-  std::error_condition default_error_condition(int rc) const noexcept override {
-    switch (rc & 0xff) {
-      case SQLITE_BUSY:
-      case SQLITE_LOCKED:
-        return std::errc::device_or_resource_busy;
-      case SQLITE_FULL:
-        return std::errc::no_space_on_device;
-      case SQLITE_READONLY:
-        return std::errc::read_only_file_system;
-      case SQLITE_PERM:
-      case SQLITE_AUTH:
-        return std::errc::permission_denied;
-      case SQLITE_CANTOPEN:
-        return std::errc::no_such_file_or_directory;
-      case SQLITE_NOMEM:
-        return std::errc::not_enough_memory;
-      case SQLITE_CONSTRAINT:
-        return std::errc::invalid_argument;
-      default:
-        return std::errc::io_error;
-    }
-  }
-};
-
-const std::error_category& sqlite_category() noexcept {
-  static const SqliteCategory category;
-  return category;
-}
-
-Error sqlite_error(sqlite3* db, int rc, const std::string& context) {
-  std::string what = context;
-  if (db != nullptr) {
-    what += ": ";
-    what += sqlite3_errmsg(db);
-  }
-  return Error{std::error_code(rc, sqlite_category()), std::move(what)};
-}
+using sqlite::bind_blob;
+using sqlite::bind_text;
+using sqlite::column_bytes;
+using sqlite::Stmt;
+using sqlite::StmtUse;
 
 // ---- Schema -----------------------------------------------------------------------------
 
@@ -106,57 +68,9 @@ constexpr const char* kColumns =
     "address, pool_id, key_kind, key_value, state, expires, hostname, circuit_id, remote_id, "
     "last_seen";
 
-// ---- Statements -------------------------------------------------------------------------
-
-// An owned prepared statement.
-class Stmt {
- public:
-  Stmt() = default;
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  Stmt& operator=(Stmt&& o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  [[nodiscard]] sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-// Resets and unbinds a statement when a use of it ends, however it ends.
-class StmtUse {
- public:
-  explicit StmtUse(const Stmt& s) : s_(s.get()) {}
-  ~StmtUse() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  StmtUse(const StmtUse&) = delete;
-  StmtUse& operator=(const StmtUse&) = delete;
-  [[nodiscard]] sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-void bind_blob(sqlite3_stmt* s, int i, std::string_view v) {
-  // A zero-length blob must still be a blob, not NULL: pass a non-null pointer.
-  sqlite3_bind_blob(s, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
 void bind_key(sqlite3_stmt* s, int i, const SubscriberKey& k) {
   sqlite3_bind_int(s, i, static_cast<int>(k.kind()));
   bind_blob(s, i + 1, k.bytes());
-}
-
-std::string column_bytes(sqlite3_stmt* s, int i) {
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
-  const int n = sqlite3_column_bytes(s, i);
-  return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(n));
 }
 
 // Reads one row selected with kColumns.
@@ -183,84 +97,14 @@ Result<Lease> read_lease(sqlite3_stmt* s) {
 
 }  // namespace
 
-namespace {
-
-// The connection; declared before the statements so that it is closed after them.
-struct Connection {
-  sqlite3* db = nullptr;
-  Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection() { sqlite3_close_v2(db); }
-};
-
-}  // namespace
-
 struct LeaseStore::Impl {
-  std::filesystem::path path;
-  Connection connection;
-  sqlite3*& db = connection.db;
+  sqlite::Database db;
   std::mutex mu;
-  bool in_batch = false;  // begin_batch() opened a transaction that is not ended yet
+  // Declared after db: finalized before the connection closes.
   Stmt upsert, erase, find_address, find_subscriber, load_all, count, select_expired,
-      release_expired, delete_expired, prune, begin, commit, rollback;
+      release_expired, delete_expired, prune;
 
-  Error error(int rc, const std::string& context) const {
-    return sqlite_error(db, rc, "lease store " + path.string() + ": " + context);
-  }
-
-  Result<void> exec(const char* sql, const std::string& context) {
-    char* msg = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
-    if (rc != SQLITE_OK) {
-      std::string what = context + ": " + (msg ? msg : sqlite3_errstr(rc));
-      sqlite3_free(msg);
-      return Error{std::error_code(rc, sqlite_category()),
-                   "lease store " + path.string() + ": " + what};
-    }
-    return ok();
-  }
-
-  Result<std::int64_t> pragma_int(const char* sql) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
-    Stmt s(raw);
-    if (rc != SQLITE_OK) return error(rc, sql);
-    rc = sqlite3_step(s.get());
-    if (rc != SQLITE_ROW) return error(rc, sql);
-    return sqlite3_column_int64(s.get(), 0);
-  }
-
-  Result<std::string> pragma_text(const char* sql) {
-    sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
-    Stmt s(raw);
-    if (rc != SQLITE_OK) return error(rc, sql);
-    rc = sqlite3_step(s.get());
-    if (rc != SQLITE_ROW) return error(rc, sql);
-    const auto* t = sqlite3_column_text(s.get(), 0);
-    return std::string(t ? reinterpret_cast<const char*>(t) : "");
-  }
-
-  Result<void> prepare(Stmt& out, const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    if (rc != SQLITE_OK) return error(rc, "prepare " + sql);
-    out = Stmt(raw);
-    return ok();
-  }
-
-  // Steps a statement that returns no rows.
-  Result<void> run(const Stmt& s, const std::string& context) {
-    StmtUse use(s);
-    return run_bound(use, context);
-  }
-  Result<void> run_bound(const StmtUse& use, const std::string& context) {
-    const int rc = sqlite3_step(use.get());
-    if (rc != SQLITE_DONE) return error(rc, context);
-    return ok();
-  }
+  Error error(int rc, const std::string& context) const { return db.error(rc, context); }
 
   // Collects every row of a bound statement.
   Result<std::vector<Lease>> rows(const StmtUse& use, const std::string& context) {
@@ -298,91 +142,7 @@ struct LeaseStore::Impl {
     return ok();
   }
 
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails. Inside an
-  // open batch it is a savepoint instead: all or none, made durable by the batch's commit.
-  template <typename F>
-  auto transaction(const std::string& context, F&& body) -> decltype(body()) {
-    if (in_batch) {
-      if (auto b = exec("SAVEPOINT nested", "begin " + context); !b) return b.error();
-      auto result = body();
-      if (!result) (void)exec("ROLLBACK TO nested", "rollback " + context);
-      (void)exec("RELEASE nested", "release " + context);
-      return result;
-    }
-    if (auto b = run(begin, "begin " + context); !b) return b.error();
-    auto result = body();
-    if (!result) {
-      (void)run(rollback, "rollback " + context);
-      return result;
-    }
-    if (auto c = run(commit, "commit " + context); !c) {
-      (void)run(rollback, "rollback " + context);
-      return c.error();
-    }
-    return result;
-  }
-
-  Result<void> open_and_migrate() {
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, 5000);
-
-    auto app_id = pragma_int("PRAGMA application_id");
-    if (!app_id) return app_id.error();
-    auto version = pragma_int("PRAGMA user_version");
-    if (!version) return version.error();
-    if (*app_id != 0 && *app_id != kApplicationId) {
-      return make_error(std::errc::invalid_argument,
-                        "lease store " + path.string() +
-                            ": not a bngkit lease store (application_id " +
-                            std::to_string(*app_id) + ")");
-    }
-    if (*app_id == 0) {
-      // A fresh file has no tables; anything else belongs to somebody else.
-      auto tables = pragma_int("SELECT count(*) FROM sqlite_schema");
-      if (!tables) return tables.error();
-      if (*tables != 0) {
-        return make_error(
-            std::errc::invalid_argument,
-            "lease store " + path.string() + ": not a bngkit lease store (it holds other tables)");
-      }
-    }
-    if (*version > kSchemaVersion) {
-      return make_error(std::errc::protocol_not_supported,
-                        "lease store " + path.string() + ": schema version " +
-                            std::to_string(*version) + " is newer than this build supports (" +
-                            std::to_string(kSchemaVersion) + ")");
-    }
-
-    // WAL: readers never block the writer and a commit is one append + fsync. Must be set
-    // outside a transaction; it is persistent in the file.
-    auto mode = pragma_text("PRAGMA journal_mode=WAL");
-    if (!mode) return mode.error();
-    if (*mode != "wal") {
-      return make_error(
-          std::errc::not_supported,
-          "lease store " + path.string() + ": cannot use WAL journal (got " + *mode + ")");
-    }
-    // FULL: the WAL is fsynced at every commit, so an acknowledged lease survives power loss.
-    if (auto r = exec("PRAGMA synchronous=FULL", "set synchronous"); !r) return r;
-
-    if (*version < kSchemaVersion) {
-      if (auto r = exec("BEGIN IMMEDIATE", "begin migration"); !r) return r;
-      for (auto v = *version; v < kSchemaVersion; ++v) {
-        auto step = exec(kMigrations[static_cast<std::size_t>(v)],
-                         "migrate schema to version " + std::to_string(v + 1));
-        if (step) {
-          const std::string set = "PRAGMA user_version=" + std::to_string(v + 1) +
-                                  "; PRAGMA application_id=" + std::to_string(kApplicationId);
-          step = exec(set.c_str(), "set schema version");
-        }
-        if (!step) {
-          (void)exec("ROLLBACK", "rollback migration");
-          return step;
-        }
-      }
-      if (auto r = exec("COMMIT", "commit migration"); !r) return r;
-    }
-
+  Result<void> prepare_statements() {
     const std::string cols = kColumns;
     for (auto [stmt, sql] : std::initializer_list<std::pair<Stmt*, std::string>>{
              {&upsert, "INSERT INTO leases (" + cols +
@@ -406,11 +166,8 @@ struct LeaseStore::Impl {
               "UPDATE leases SET state = 3 WHERE state IN (0, 1) AND expires <= ?1"},
              {&delete_expired, "DELETE FROM leases WHERE state = 2 AND expires <= ?1"},
              {&prune, "DELETE FROM leases WHERE state = 3 AND last_seen < ?1"},
-             {&begin, "BEGIN IMMEDIATE"},
-             {&commit, "COMMIT"},
-             {&rollback, "ROLLBACK"},
          }) {
-      if (auto r = prepare(*stmt, sql); !r) return r;
+      if (auto r = db.prepare(*stmt, sql); !r) return r;
     }
     return ok();
   }
@@ -423,33 +180,21 @@ LeaseStore::~LeaseStore() = default;
 
 Result<LeaseStore> LeaseStore::open(const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &impl->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) return impl->error(rc, "open");
-  if (auto r = impl->open_and_migrate(); !r) return r.error();
+  const sqlite::Schema schema{"lease store", kApplicationId, kMigrations};
+  if (auto r = impl->db.open(path, schema); !r) return r.error();
+  if (auto r = impl->prepare_statements(); !r) return r.error();
   return LeaseStore(std::move(impl));
 }
 
 Result<LeaseStore::Batch> LeaseStore::begin_batch() {
   std::lock_guard lock(impl_->mu);
-  if (impl_->in_batch) {
-    return make_error(std::errc::operation_in_progress,
-                      "lease store " + impl_->path.string() + ": a batch is already open");
-  }
-  if (auto b = impl_->run(impl_->begin, "begin batch"); !b) return b.error();
-  impl_->in_batch = true;
+  if (auto b = impl_->db.begin_batch(); !b) return b.error();
   return Batch(this);
 }
 
 Result<void> LeaseStore::end_batch(bool commit) {
   std::lock_guard lock(impl_->mu);
-  impl_->in_batch = false;
-  if (!commit) return impl_->run(impl_->rollback, "rollback batch");
-  auto committed = impl_->run(impl_->commit, "commit batch");
-  if (!committed) (void)impl_->run(impl_->rollback, "rollback batch");
-  return committed;
+  return impl_->db.end_batch(commit);
 }
 
 LeaseStore::Batch::Batch(Batch&& other) noexcept : store_(std::exchange(other.store_, nullptr)) {}
@@ -470,7 +215,7 @@ Result<void> LeaseStore::upsert(const Lease& lease) {
 
 Result<void> LeaseStore::upsert(std::span<const Lease> leases) {
   std::lock_guard lock(impl_->mu);
-  return impl_->transaction("batch upsert", [&]() -> Result<void> {
+  return impl_->db.transaction("batch upsert", [&]() -> Result<void> {
     for (const auto& l : leases) {
       if (auto r = impl_->upsert_one(l); !r) return r;
     }
@@ -482,8 +227,8 @@ Result<bool> LeaseStore::erase(Ipv4 address) {
   std::lock_guard lock(impl_->mu);
   StmtUse use(impl_->erase);
   sqlite3_bind_int64(use.get(), 1, address.to_host());
-  if (auto r = impl_->run_bound(use, "erase lease " + address.to_string()); !r) return r.error();
-  return sqlite3_changes(impl_->db) > 0;
+  if (auto r = impl_->db.run_bound(use, "erase lease " + address.to_string()); !r) return r.error();
+  return sqlite3_changes(impl_->db.handle()) > 0;
 }
 
 Result<std::optional<Lease>> LeaseStore::find(Ipv4 address) {
@@ -520,7 +265,7 @@ Result<std::size_t> LeaseStore::count() {
 Result<std::vector<Lease>> LeaseStore::expire(std::chrono::sys_seconds now) {
   std::lock_guard lock(impl_->mu);
   const std::int64_t t = to_epoch_seconds(now);
-  return impl_->transaction("expire", [&]() -> Result<std::vector<Lease>> {
+  return impl_->db.transaction("expire", [&]() -> Result<std::vector<Lease>> {
     std::vector<Lease> expired;
     {
       StmtUse use(impl_->select_expired);
@@ -532,7 +277,7 @@ Result<std::vector<Lease>> LeaseStore::expire(std::chrono::sys_seconds now) {
     for (Stmt* s : {&impl_->release_expired, &impl_->delete_expired}) {
       StmtUse use(*s);
       sqlite3_bind_int64(use.get(), 1, t);
-      if (auto r = impl_->run_bound(use, "expire leases"); !r) return r.error();
+      if (auto r = impl_->db.run_bound(use, "expire leases"); !r) return r.error();
     }
     return expired;
   });
@@ -542,17 +287,17 @@ Result<std::size_t> LeaseStore::prune_released(std::chrono::sys_seconds before) 
   std::lock_guard lock(impl_->mu);
   StmtUse use(impl_->prune);
   sqlite3_bind_int64(use.get(), 1, to_epoch_seconds(before));
-  if (auto r = impl_->run_bound(use, "prune released leases"); !r) return r.error();
-  return static_cast<std::size_t>(sqlite3_changes(impl_->db));
+  if (auto r = impl_->db.run_bound(use, "prune released leases"); !r) return r.error();
+  return static_cast<std::size_t>(sqlite3_changes(impl_->db.handle()));
 }
 
 Result<int> LeaseStore::schema_version() {
   std::lock_guard lock(impl_->mu);
-  auto v = impl_->pragma_int("PRAGMA user_version");
+  auto v = impl_->db.query_int("PRAGMA user_version");
   if (!v) return std::move(v).error();
   return static_cast<int>(*v);
 }
 
-const std::filesystem::path& LeaseStore::path() const noexcept { return impl_->path; }
+const std::filesystem::path& LeaseStore::path() const noexcept { return impl_->db.path(); }
 
 }  // namespace bngkit::bng::lease
