@@ -74,6 +74,12 @@ struct Gateway::Impl {
   std::optional<asio::steady_timer> expiry_timer;
   std::optional<asio::steady_timer> events_timer;
   std::function<void(const RequestRecord&)> observer;
+  slowpath::AdmissionHook admission;
+  slowpath::LeaseEvents lease_observer;
+  // Requests whose admission is pending, the newest per subscriber (the client retransmits;
+  // only its last word matters).
+  std::map<pool::SubscriberKey, std::pair<std::vector<std::uint8_t>, steady_clock::time_point>> held;
+  std::uint64_t admission_overflows = 0;
   std::vector<std::uint8_t> frame;
   struct Answer {  // one request of a group-commit round
     std::optional<std::vector<std::uint8_t>> reply;
@@ -185,6 +191,7 @@ struct Gateway::Impl {
       Answer a;
       a.start = steady_clock::now();
       a.reply = server->handle_frame(frame, wall_now(), &a.outcome);
+      if (a.outcome.pending) hold(*a.outcome.pending, frame, a.start);
       if (needs_commit(a)) {
         acks_waiting = true;
         answers.push_back(std::move(a));
@@ -207,6 +214,31 @@ struct Gateway::Impl {
         if (running) handle_waiting_requests();
       });
     }
+  }
+
+  void hold(const pool::SubscriberKey& subscriber, const std::vector<std::uint8_t>& request,
+            steady_clock::time_point received) {
+    auto it = held.find(subscriber);
+    if (it == held.end() && held.size() >= kMaxHeldRequests) {
+      ++admission_overflows;  // the client retransmits; admission is still under way
+      return;
+    }
+    held[subscriber] = {request, received};
+  }
+
+  // Answers a held request (its admission is decided). Without a batch the ACK commits on
+  // its own before it leaves.
+  void replay(const pool::SubscriberKey& subscriber) {
+    std::lock_guard lock(mutex);
+    auto it = held.find(subscriber);
+    if (it == held.end() || !server || !running) return;
+    Answer a;
+    a.start = it->second.second;
+    auto request = std::move(it->second.first);
+    held.erase(it);
+    a.reply = server->handle_frame(request, wall_now(), &a.outcome);
+    if (a.outcome.pending) hold(*a.outcome.pending, request, a.start);
+    finish(a);
   }
 
   static bool needs_commit(const Answer& a) {
@@ -332,10 +364,17 @@ Result<void> Gateway::start(asio::io_context& io) {
   so.offer_time = d.options.offer_time;
   so.identity = d.options.identity;
   slowpath::LeaseEvents events;
-  events.bound = [&d](const lease::Lease& l) { d.cache(l); };
-  events.ended = [&d](const lease::Lease& l) { d.uncache(l); };
+  events.bound = [&d](const lease::Lease& l) {
+    d.cache(l);
+    if (d.lease_observer.bound) d.lease_observer.bound(l);
+  };
+  events.ended = [&d](const lease::Lease& l, slowpath::EndReason reason) {
+    d.uncache(l);
+    if (d.lease_observer.ended) d.lease_observer.ended(l, reason);
+  };
   d.server.emplace(so, *d.allocator, d.table, *d.store, std::move(events));
   d.server->set_draining(d.draining);
+  if (d.admission) d.server->set_admission(d.admission);
 
   if (d.fast_path) {
     auto& fp = *d.fast_path;
@@ -381,10 +420,24 @@ void Gateway::stop() {
   }
   if (d.fast_path) (void)d.fast_path->detach();
   d.socket.reset();
+  d.held.clear();
 }
 
 void Gateway::set_request_observer(std::function<void(const RequestRecord&)> observer) {
   impl_->observer = std::move(observer);
+}
+
+void Gateway::set_admission(slowpath::AdmissionHook hook) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->admission = std::move(hook);
+  if (impl_->server) impl_->server->set_admission(impl_->admission);
+}
+
+void Gateway::readmit(const pool::SubscriberKey& subscriber) { impl_->replay(subscriber); }
+
+void Gateway::set_lease_observer(slowpath::LeaseEvents observer) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->lease_observer = std::move(observer);
 }
 
 GatewayStatus Gateway::status() const {
@@ -403,6 +456,8 @@ GatewayStatus Gateway::status() const {
     s.fast_path_renewals_recorded = d.renewals_recorded;
     s.fast_path_event_errors = d.event_errors;
     s.fast_path_cache_errors = d.cache_errors;
+    s.admission_held = d.held.size();
+    s.admission_overflows = d.admission_overflows;
   }
   s.leases_offered = d.table.count(lease::LeaseState::offered);
   s.leases_bound = d.table.count(lease::LeaseState::bound);

@@ -79,7 +79,10 @@ class DhcpServerTest : public ::testing::Test {
     options.offer_time = 30s;
     LeaseEvents events;
     events.bound = [this](const lease::Lease& l) { bound_.push_back(l.address); };
-    events.ended = [this](const lease::Lease& l) { ended_.push_back(l.address); };
+    events.ended = [this](const lease::Lease& l, EndReason why) {
+      ended_.push_back(l.address);
+      reasons_.push_back(why);
+    };
     server_ = std::make_unique<DhcpServer>(options, *allocator_, *table_, *store_, events);
   }
 
@@ -107,6 +110,7 @@ class DhcpServerTest : public ::testing::Test {
   std::unique_ptr<DhcpServer> server_;
   std::vector<Ipv4> bound_;
   std::vector<Ipv4> ended_;
+  std::vector<EndReason> reasons_;
 };
 
 TEST_F(DhcpServerTest, DoraGivesAnAddressWithPoolParameters) {
@@ -191,6 +195,7 @@ TEST_F(DhcpServerTest, DeclinePutsAddressInProbation) {
   set_ip_option(decline, 54, ip("10.0.1.1"));
   EXPECT_FALSE(server_->handle(decline, now_).reply);
   EXPECT_EQ(ended_, std::vector<Ipv4>{a});
+  EXPECT_EQ(reasons_, std::vector<EndReason>{EndReason::declined});
   EXPECT_EQ(store_->find(a).value()->state, LeaseState::declined);
   // The same client now gets another address; the declined one is held back.
   const Ipv4 b = dora(1);
@@ -210,6 +215,7 @@ TEST_F(DhcpServerTest, ReleaseFreesAndExpiryEndsLeases) {
   set_ip_option(release, 54, ip("10.0.1.1"));
   EXPECT_FALSE(server_->handle(release, now_).reply);
   EXPECT_EQ(ended_, std::vector<Ipv4>{a});
+  EXPECT_EQ(reasons_, std::vector<EndReason>{EndReason::released});
   EXPECT_EQ(store_->find(a).value()->state, LeaseState::released);
   EXPECT_FALSE(allocator_->owner(a).has_value());
 
@@ -227,6 +233,7 @@ TEST_F(DhcpServerTest, ReleaseFreesAndExpiryEndsLeases) {
   ASSERT_EQ(expired.size(), 1u);
   EXPECT_EQ(expired[0].address, b);
   EXPECT_EQ(ended_.back(), b);
+  EXPECT_EQ(reasons_.back(), EndReason::expired);
   EXPECT_EQ(store_->find(b).value()->state, LeaseState::released);
 }
 
@@ -341,6 +348,66 @@ TEST_F(DhcpServerTest, AckedLeaseSurvivesRestartAndRenewalsFromFastPathAreRecord
   ASSERT_TRUE(ack.reply) << ack.drop_reason;
   EXPECT_EQ(ack.reply->message_type(), MessageType::ack);
   EXPECT_NE(dora(2), a) << "the restored address is not handed to anyone else";
+}
+
+TEST_F(DhcpServerTest, AdmissionHoldsRejectsOrSteersTheAllocation) {
+  Admission decision;
+  std::vector<std::string> asked;
+  server_->set_admission([&](const AdmissionRequest& r) {
+    asked.push_back(r.subscriber.to_string() + "@" + std::string(r.pool_id));
+    return decision;
+  });
+  // Pending: no answer, and the outcome names the subscriber to replay.
+  decision.verdict = Admission::Verdict::pending;
+  auto out = server_->handle(client_message(MessageType::discover, 1), now_);
+  EXPECT_FALSE(out.reply);
+  ASSERT_TRUE(out.pending);
+  EXPECT_EQ(*out.pending, server_->subscriber_of(client_message(MessageType::discover, 1)));
+  EXPECT_EQ(asked.size(), 1u);
+  EXPECT_EQ(server_->stats().admission_pending, 1u);
+
+  // Rejected: DISCOVER unanswered, REQUEST NAKed, nothing allocated.
+  decision.verdict = Admission::Verdict::reject;
+  decision.reason = "Access-Reject";
+  out = server_->handle(client_message(MessageType::discover, 1), now_);
+  EXPECT_FALSE(out.reply);
+  EXPECT_FALSE(out.pending);
+  EXPECT_NE(out.drop_reason.find("Access-Reject"), std::string::npos) << out.drop_reason;
+  auto req = client_message(MessageType::request, 1);
+  set_ip_option(req, 50, ip("10.0.1.10"));
+  out = server_->handle(req, now_);
+  ASSERT_TRUE(out.reply);
+  EXPECT_EQ(out.reply->message_type(), MessageType::nak);
+  EXPECT_EQ(allocator_->utilisation()[0].assigned, 0u);
+
+  // Accepted with a pool and an address (Framed-Pool, Framed-IP-Address).
+  decision = Admission{};
+  decision.pool_id = "business";
+  decision.address = ip("10.0.2.12");
+  out = server_->handle(client_message(MessageType::discover, 1), now_);
+  ASSERT_TRUE(out.reply) << out.drop_reason;
+  EXPECT_EQ(out.reply->yiaddr, ip("10.0.2.12"));
+  req = client_message(MessageType::request, 1);
+  set_ip_option(req, 50, ip("10.0.2.12"));
+  set_ip_option(req, 54, ip("10.0.1.1"));
+  out = server_->handle(req, now_);
+  ASSERT_TRUE(out.reply) << out.drop_reason;
+  EXPECT_EQ(out.reply->message_type(), MessageType::ack);
+  EXPECT_EQ(out.reply->yiaddr, ip("10.0.2.12"));
+
+  // Asking for another address than the authorised one is NAKed.
+  req = client_message(MessageType::request, 1);
+  req.ciaddr = ip("10.0.2.11");
+  out = server_->handle(req, now_);
+  ASSERT_TRUE(out.reply);
+  EXPECT_EQ(out.reply->message_type(), MessageType::nak);
+
+  // A pool the configuration does not have is a drop that names it.
+  decision.pool_id = "gold";
+  decision.address.reset();
+  out = server_->handle(client_message(MessageType::discover, 2), now_);
+  EXPECT_FALSE(out.reply);
+  EXPECT_NE(out.drop_reason.find("gold"), std::string::npos) << out.drop_reason;
 }
 
 }  // namespace

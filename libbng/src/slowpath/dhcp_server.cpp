@@ -3,6 +3,16 @@
 
 namespace bngkit::bng::slowpath {
 
+std::string_view to_string(EndReason reason) noexcept {
+  switch (reason) {
+    case EndReason::released: return "released";
+    case EndReason::declined: return "declined";
+    case EndReason::expired: return "expired";
+    case EndReason::disconnected: return "disconnected";
+  }
+  return "unknown";
+}
+
 namespace {
 
 using dhcp::Ipv4;
@@ -109,13 +119,56 @@ bool DhcpServer::is_new_subscriber(const pool::SubscriberKey& subscriber, std::s
   return !held || !lease::is_active(held->state) || held->state == LeaseState::declined;
 }
 
+std::optional<Outcome> DhcpServer::admit(const Message& request, const pool::SubscriberKey& subscriber,
+                                         std::string& pool_id, std::optional<Ipv4>& address) {
+  if (!admission_) return std::nullopt;
+  auto decision = admission_(AdmissionRequest{request, subscriber, pool_id});
+  switch (decision.verdict) {
+    case Admission::Verdict::pending: {
+      ++stats_.admission_pending;
+      auto out = dropped(request, "waiting for authorisation: " + decision.reason);
+      out.pending = subscriber;
+      return out;
+    }
+    case Admission::Verdict::reject:
+      ++stats_.admission_rejected;
+      if (request.message_type() == MessageType::request) return nak(request, "not authorised: " + decision.reason);
+      return dropped(request, "not authorised: " + decision.reason);
+    case Admission::Verdict::accept:
+      break;
+  }
+  if (!decision.pool_id.empty()) {
+    if (!allocator_.pool(decision.pool_id)) {
+      return dropped(request, "authorised pool \"" + decision.pool_id + "\" is not configured");
+    }
+    pool_id = decision.pool_id;
+  }
+  address = decision.address;
+  return std::nullopt;
+}
+
 Outcome DhcpServer::on_discover(const Message& request, sys_seconds now) {
   const auto subscriber = subscriber_of(request);
-  const auto pool_id = pool_of(request);
+  auto pool_id = pool_of(request);
   if (draining_ && is_new_subscriber(subscriber, pool_id)) return dropped(request, std::string(kDrainingReason));
-  auto allocation = allocator_.allocate({subscriber, pool_id, request.requested_ip()});
+  std::optional<Ipv4> assigned;
+  if (auto refused = admit(request, subscriber, pool_id, assigned)) return std::move(*refused);
+  if (assigned) {
+    // The address the authorisation names wins over one the subscriber holds from before.
+    if (auto held = table_.find(subscriber, pool_id); held && lease::is_active(held->state) &&
+                                                      held->state != LeaseState::declined &&
+                                                      held->address != *assigned) {
+      (void)allocator_.release(subscriber, pool_id, held->address);
+      end(*held, LeaseState::released, now, true, EndReason::disconnected);
+    }
+  }
+  auto allocation = allocator_.allocate({subscriber, pool_id, assigned ? assigned : request.requested_ip()});
   if (!allocation) return dropped(request, "no address for " + subscriber.to_string() + ": " + allocation.error().message());
   const auto& a = allocation.value();
+  if (assigned && a.address != *assigned) {
+    (void)allocator_.release(subscriber, pool_id, a.address);
+    return dropped(request, "authorised address " + assigned->to_string() + " is not free in pool " + pool_id);
+  }
   // An OFFER promises nothing durable: it lives in memory until REQUEST or offer_time.
   if (auto existing = table_.find(a.address); !existing || existing->state != LeaseState::bound) {
     Lease offered{a.address, pool_id, subscriber, LeaseState::offered, now + options_.offer_time, {}, {}, {}, now};
@@ -133,21 +186,26 @@ Outcome DhcpServer::on_discover(const Message& request, sys_seconds now) {
 
 Outcome DhcpServer::on_request(const Message& request, sys_seconds now) {
   const auto subscriber = subscriber_of(request);
-  const auto pool_id = pool_of(request);
+  auto pool_id = pool_of(request);
   if (draining_ && is_new_subscriber(subscriber, pool_id)) return dropped(request, std::string(kDrainingReason));
   const auto server_id = request.server_id();
   if (server_id && *server_id != options_.server_id) {
     // SELECTING another server's offer: give back what we offered.
     if (auto offered = table_.find(subscriber, pool_id); offered && offered->state == LeaseState::offered) {
       (void)allocator_.release(subscriber, pool_id, offered->address);
-      end(*offered, LeaseState::released, now, false);
+      end(*offered, LeaseState::released, now, false, EndReason::released);
     }
     return dropped(request, "client chose server " + server_id->to_string());
   }
+  std::optional<Ipv4> assigned;
+  if (auto refused = admit(request, subscriber, pool_id, assigned)) return std::move(*refused);
   // SELECTING and INIT-REBOOT name the address in option 50; RENEWING/REBINDING in ciaddr.
   const auto requested = request.requested_ip();
   const Ipv4 address = requested ? *requested : request.ciaddr;
   if (address.is_unspecified()) return dropped(request, "REQUEST names no address (no option 50, ciaddr 0)");
+  if (assigned && address != *assigned) {
+    return nak(request, "authorised for " + assigned->to_string() + ", not " + address.to_string());
+  }
   auto allocation = allocator_.renew(subscriber, pool_id, address);
   if (!allocation) {
     if (is_nak_worthy(allocation.error())) return nak(request, allocation.error().message());
@@ -201,7 +259,7 @@ Outcome DhcpServer::on_decline(const Message& request, sys_seconds now) {
   declined.last_seen = now;
   if (auto r = store_.upsert(declined); !r) return dropped(request, "lease store: " + r.error().message());
   (void)table_.upsert(declined);
-  if (events_.ended) events_.ended(declined);
+  if (events_.ended) events_.ended(declined, EndReason::declined);
   return dropped(request, "");  // DECLINE has no reply
 }
 
@@ -214,7 +272,7 @@ Outcome DhcpServer::on_release(const Message& request, sys_seconds now) {
   if (auto r = allocator_.release(subscriber, current->pool_id, current->address); !r) {
     return dropped(request, r.error().message());
   }
-  end(*current, LeaseState::released, now, true);
+  end(*current, LeaseState::released, now, true, EndReason::released);
   return dropped(request, "");  // RELEASE has no reply
 }
 
@@ -232,14 +290,14 @@ Outcome DhcpServer::on_inform(const Message& request) {
   return Outcome{MessageType::inform, std::move(reply).value(), {}};
 }
 
-void DhcpServer::end(Lease lease, LeaseState state, sys_seconds now, bool durable) {
+void DhcpServer::end(Lease lease, LeaseState state, sys_seconds now, bool durable, EndReason reason) {
   const bool was_bound = lease.state == LeaseState::bound;
   lease.state = state;
   lease.expires = now;
   lease.last_seen = now;
   if (durable && was_bound) (void)store_.upsert(lease);
   (void)table_.upsert(lease);
-  if (was_bound && events_.ended) events_.ended(lease);
+  if (was_bound && events_.ended) events_.ended(lease, reason);
 }
 
 std::vector<Lease> DhcpServer::expire(sys_seconds now) {
@@ -251,7 +309,7 @@ std::vector<Lease> DhcpServer::expire(sys_seconds now) {
     if (l.state == LeaseState::offered || l.state == LeaseState::bound) {
       (void)allocator_.release(l.subscriber, l.pool_id, l.address);
     }
-    if (l.state == LeaseState::bound && events_.ended) events_.ended(l);
+    if (l.state == LeaseState::bound && events_.ended) events_.ended(l, EndReason::expired);
   }
   return ended;
 }
@@ -280,7 +338,7 @@ Result<Lease> DhcpServer::end_lease(Ipv4 address, sys_seconds now) {
     return make_error(std::errc::no_such_file_or_directory, "no active lease on " + address.to_string());
   }
   (void)allocator_.release(current->subscriber, current->pool_id, address);
-  end(*current, LeaseState::released, now, true);
+  end(*current, LeaseState::released, now, true, EndReason::disconnected);
   return *current;
 }
 

@@ -64,6 +64,8 @@ struct GatewayStatus {
   std::uint64_t fast_path_renewals_recorded = 0;  ///< ... that extended the lease on disk
   std::uint64_t fast_path_event_errors = 0;      ///< ring buffer events that could not be applied
   std::uint64_t fast_path_cache_errors = 0;      ///< bound leases the kernel cache refused
+  std::size_t admission_held = 0;                ///< requests waiting for their admission
+  std::uint64_t admission_overflows = 0;         ///< requests dropped: kMaxHeldRequests reached
   std::vector<pool::PoolUtilisation> pools;
 };
 
@@ -85,6 +87,18 @@ class BNGKIT_BNG_EXPORT Gateway {
 
   /// Called after every slow-path request.
   void set_request_observer(std::function<void(const RequestRecord&)> observer);
+  /// Puts every DISCOVER and REQUEST to `hook` first (see DhcpServer::set_admission). A
+  /// request left pending is held (the newest per subscriber, kMaxHeldRequests in all) until
+  /// readmit() replays it. Call before start() or on the io thread.
+  void set_admission(slowpath::AdmissionHook hook);
+  /// Replays the held request of `subscriber` now that its admission is decided. Call on
+  /// the io thread, never from inside the admission hook.
+  void readmit(const pool::SubscriberKey& subscriber);
+  /// Told after the gateway's own handling when a lease is bound or a bound lease ends
+  /// (sessions, accounting, routes). Called with the gateway's lock held: do not call back
+  /// into the gateway from it.
+  void set_lease_observer(slowpath::LeaseEvents observer);
+  static constexpr std::size_t kMaxHeldRequests = 4096;
 
   [[nodiscard]] GatewayStatus status() const;
   /// Every lease in memory (released ones included), in address order.

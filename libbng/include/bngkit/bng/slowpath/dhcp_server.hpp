@@ -39,17 +39,50 @@ struct DhcpServerOptions {
   SubscriberIdentity identity = SubscriberIdentity::mac;
 };
 
+/// How a bound lease ended.
+enum class EndReason : std::uint8_t {
+  released,      ///< the client sent DHCPRELEASE
+  declined,      ///< the client found the address in use (DHCPDECLINE)
+  expired,       ///< the client stopped renewing
+  disconnected,  ///< ended by an operator, RADIUS or a session timeout (end_lease)
+};
+[[nodiscard]] BNGKIT_BNG_EXPORT std::string_view to_string(EndReason reason) noexcept;
+
 /// Told when the fast path may start or must stop serving a subscriber.
 struct LeaseEvents {
-  std::function<void(const lease::Lease&)> bound;  ///< ACK sent (new lease or renewal)
-  std::function<void(const lease::Lease&)> ended;  ///< released, declined, expired or replaced
+  std::function<void(const lease::Lease&)> bound;              ///< ACK sent (new lease or renewal)
+  std::function<void(const lease::Lease&, EndReason)> ended;  ///< a bound lease ended
 };
+
+/// A subscriber asking for an address (DISCOVER, REQUEST), as the admission hook sees it.
+struct AdmissionRequest {
+  const dhcp::Message& message;
+  const pool::SubscriberKey& subscriber;
+  std::string_view pool_id;  ///< the pool it would be served from
+};
+
+/// The admission hook's answer.
+struct Admission {
+  enum class Verdict : std::uint8_t {
+    accept,   ///< serve it (from `pool_id` / `address` when set)
+    pending,  ///< not decided yet: no answer now; the caller replays the request later
+    reject,   ///< no address: DISCOVER unanswered, REQUEST NAKed
+  };
+  Verdict verdict = Verdict::accept;
+  std::string pool_id;                ///< serve from this pool instead (RADIUS Framed-Pool)
+  std::optional<dhcp::Ipv4> address;  ///< this address only (RADIUS Framed-IP-Address)
+  std::string reason;                 ///< why pending or rejected
+};
+/// Decides whether a subscriber may have an address; see DhcpServer::set_admission.
+using AdmissionHook = std::function<Admission(const AdmissionRequest&)>;
 
 /// What the server did with one request, for logs and metrics.
 struct Outcome {
   std::optional<dhcp::MessageType> request_type;  ///< nullopt when not a DHCP message
   std::optional<dhcp::Message> reply;             ///< OFFER, ACK or NAK; nullopt: no reply
   std::string drop_reason;                        ///< why there is no reply (empty if replied)
+  /// Admission is pending for this subscriber: replay the request once it is decided.
+  std::optional<pool::SubscriberKey> pending;
 };
 
 /// Per-type counters, read by the daemon's /metrics.
@@ -60,6 +93,8 @@ struct DhcpServerStats {
   std::uint64_t naks = 0;
   std::uint64_t drops = 0;
   std::uint64_t malformed = 0;
+  std::uint64_t admission_pending = 0;   ///< requests held while their subscriber is authorised
+  std::uint64_t admission_rejected = 0;  ///< requests refused by the admission hook
 };
 
 /// The protocol engine. Not thread-safe: call it from one thread (the allocator, table and
@@ -78,6 +113,9 @@ class BNGKIT_BNG_EXPORT DhcpServer {
                                                         std::chrono::sys_seconds now,
                                                         Outcome* outcome = nullptr);
 
+  /// Every DISCOVER and REQUEST is first put to `hook` (sessions: RADIUS authorisation).
+  /// Without a hook every subscriber is accepted.
+  void set_admission(AdmissionHook hook) { admission_ = std::move(hook); }
   /// Ends leases whose time is up (offers, leases, probation); returns them.
   std::vector<lease::Lease> expire(std::chrono::sys_seconds now);
 
@@ -114,13 +152,18 @@ class BNGKIT_BNG_EXPORT DhcpServer {
               std::chrono::sys_seconds now);
   Outcome nak(const dhcp::Message& request, std::string reason);
   std::string pool_of(const dhcp::Message& request) const;
-  void end(lease::Lease lease, lease::LeaseState state, std::chrono::sys_seconds now, bool durable);
+  void end(lease::Lease lease, lease::LeaseState state, std::chrono::sys_seconds now, bool durable,
+           EndReason reason);
+  /// Puts a request to the admission hook; an Outcome when it is not simply accepted.
+  std::optional<Outcome> admit(const dhcp::Message& request, const pool::SubscriberKey& subscriber,
+                               std::string& pool_id, std::optional<dhcp::Ipv4>& address);
 
   DhcpServerOptions options_;
   pool::AddressAllocator& allocator_;
   lease::LeaseTable& table_;
   lease::LeaseStore& store_;
   LeaseEvents events_;
+  AdmissionHook admission_;
   DhcpServerStats stats_;
   bool draining_ = false;
 
