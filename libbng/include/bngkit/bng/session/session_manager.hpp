@@ -1,0 +1,133 @@
+// SessionManager: one session per subscriber, from authorisation to the end of its lease.
+//   - Admission: the DHCP server asks before giving a subscriber an address; an unknown
+//     subscriber is authorised (RADIUS Access-Request, or locally without RADIUS) while its
+//     request waits; Access-Accept attributes steer the allocation (Framed-IP-Address,
+//     Framed-Pool) and the session (timeouts, rate, Class); Access-Reject gets no address.
+//   - Accounting: Start when the lease is bound, Interim-Update at the configured or
+//     server-given interval, Stop with the Acct-Terminate-Cause of how it ended, with octet
+//     and packet counters read from the kernel (TrafficControl). Records go through a
+//     durable, bounded queue: a server that is down delays them, a restart does not lose them.
+//   - Control: idle and absolute timeouts, operator disconnect, RFC 5176 Disconnect and CoA.
+//   - Persistence: authorised and active sessions are on disk and restored at start.
+// Runs on one Asio io_context; call every member on its thread.
+#pragma once
+
+#include <bngkit/bng/export.hpp>
+#include <bngkit/bng/lease/lease.hpp>
+#include <bngkit/bng/pool/allocator.hpp>
+#include <bngkit/bng/radius/packet.hpp>
+#include <bngkit/bng/session/radius_aaa.hpp>
+#include <bngkit/bng/session/session.hpp>
+#include <bngkit/bng/slowpath/dhcp_server.hpp>
+#include <bngkit/common/result.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace bngkit::bng::session {
+
+struct SessionOptions {
+  std::filesystem::path database;         ///< sessions and the accounting queue (SQLite)
+  AaaOptions aaa;
+  bool authorize = false;                 ///< ask RADIUS; false: every subscriber is authorised
+  bool accounting = false;                ///< send RADIUS accounting
+  std::chrono::seconds interim_interval{300};   ///< when the server gives none; 0: no Interim
+  std::chrono::seconds reject_hold_down{30};    ///< a rejected subscriber is not asked about again sooner
+  std::chrono::seconds unavailable_hold_down{5};  ///< ... nor one no RADIUS server answered for
+  std::size_t accounting_queue_limit = 100000;  ///< records kept while servers are down
+  std::size_t accounting_in_flight = 64;
+  std::chrono::seconds accounting_retry{10};    ///< after every server failed a record
+  std::chrono::milliseconds tick{1000};         ///< timeouts, counters and interims are checked this often
+  pool::WallClock clock;                        ///< empty: the system clock (tests inject one)
+};
+
+/// Sends a RADIUS request and calls back with the verified reply or why there is none
+/// (radius::Client::send fits).
+using RadiusSend =
+    std::function<void(radius::Packet request, std::function<void(Result<radius::Packet>)> done)>;
+
+/// What the manager drives.
+struct SessionHooks {
+  RadiusSend authenticate;   ///< Access-Requests (needed with SessionOptions::authorize)
+  RadiusSend account;        ///< Accounting-Requests (needed with SessionOptions::accounting)
+  TrafficControl* traffic = nullptr;  ///< counters and rates; nullptr: none
+  /// Ends the lease on an address (Gateway::disconnect); its end comes back as lease_ended().
+  std::function<Result<void>(dhcp::Ipv4)> end_lease;
+  /// A waiting subscriber's authorisation is decided: replay its request (Gateway::readmit).
+  std::function<void(const pool::SubscriberKey&)> admission_decided;
+};
+
+struct SessionStats {
+  std::size_t authorizing = 0, authorized = 0, active = 0, rejected = 0;
+  std::uint64_t access_accepts = 0, access_rejects = 0, access_failures = 0;  ///< failures: no server answered
+  std::uint64_t accounting_sent = 0;      ///< records a server acknowledged
+  std::uint64_t accounting_failures = 0;  ///< attempts every server failed (the record stays queued)
+  std::uint64_t accounting_dropped = 0;   ///< records dropped because the queue was full
+  std::size_t accounting_queued = 0;      ///< records not yet acknowledged
+  std::uint64_t ended_session_timeout = 0, ended_idle_timeout = 0, ended_admin = 0;
+  std::uint64_t dae_disconnects = 0, dae_coas = 0, dae_naks = 0;
+  std::uint64_t traffic_errors = 0;       ///< TrafficControl calls that failed
+  std::uint64_t store_errors = 0;         ///< session store writes that failed
+};
+
+/// The answer to a Disconnect-Request or CoA-Request.
+struct DaeAnswer {
+  bool ack = false;
+  radius::ErrorCause cause = radius::ErrorCause::kSessionContextNotFound;  ///< when !ack
+  std::string reason;
+};
+
+class BNGKIT_BNG_EXPORT SessionManager {
+ public:
+  /// Opens the session store. Nothing is sent until start().
+  [[nodiscard]] static Result<std::unique_ptr<SessionManager>> create(boost::asio::io_context& io,
+                                                                      SessionOptions options, SessionHooks hooks);
+  ~SessionManager();
+  SessionManager(const SessionManager&) = delete;
+  SessionManager& operator=(const SessionManager&) = delete;
+
+  /// Restores stored sessions against the leases that are bound now (a session whose lease
+  /// is gone is stopped in accounting), re-applies their rates, sends Accounting-On when no
+  /// session was restored (a NAS that starts afresh), resends queued accounting, and starts
+  /// the timers.
+  [[nodiscard]] Result<void> start(const std::vector<lease::Lease>& bound_leases);
+  /// Stops timers; sends Accounting-Off when no session is active (sessions that stay
+  /// active across a restart are not ended by a restart).
+  void stop();
+  /// No accounting record is in flight (a stopping daemon waits for this, briefly).
+  [[nodiscard]] bool accounting_idle() const;
+
+  /// The DHCP server's admission hook (slowpath::DhcpServer::set_admission).
+  [[nodiscard]] slowpath::Admission admit(const slowpath::AdmissionRequest& request);
+  /// Lease events (slowpath::LeaseEvents).
+  void lease_bound(const lease::Lease& lease);
+  void lease_ended(const lease::Lease& lease, slowpath::EndReason reason);
+
+  [[nodiscard]] std::vector<Session> sessions() const;
+  [[nodiscard]] std::optional<Session> find(std::string_view id) const;
+  /// Ends a session and its lease, accounted with `cause`. Fails when there is no such session.
+  [[nodiscard]] Result<Session> disconnect(std::string_view id,
+                                           radius::AcctTerminateCause cause = radius::AcctTerminateCause::kAdminReset);
+  /// An authenticated Disconnect-Request or CoA-Request (radius::DaeServer checked it).
+  [[nodiscard]] DaeAnswer handle_dae(const radius::Packet& request);
+
+  /// New interim interval, hold-downs, username source, rate profiles (a config reload).
+  void update_options(const SessionOptions& options);
+  [[nodiscard]] SessionStats stats() const;
+
+ private:
+  struct Impl;
+  explicit SessionManager(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bngkit::bng::session
