@@ -27,5 +27,8 @@ trap 'rm -rf "$work"' EXIT
 # The unit as installed, pointing at this build's binary.
 sed "s|/usr/sbin/bng|$bng|g" "$unit" >"$work/bng.service"
 out=$(systemd-analyze verify "$work/bng.service" 2>&1) || fail "systemd-analyze verify: $out"
-[[ -z $out ]] || fail "systemd-analyze verify warns: $out"
+# Only our unit's warnings count: verify also loads whatever units the machine has installed
+# (Debian's freeradius.service, for one, warns about its own MemoryLimit=).
+ours=$(grep -F "$work/bng.service" <<<"$out" || true)
+[[ -z $ours ]] || fail "systemd-analyze verify warns: $ours"
 echo "deploy/bng: config validates, unit verifies"
