@@ -126,10 +126,13 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   if (auto rad = root.table("radius")) {
-    rad->reject_unknown({"timeout", "retries", "servers"});
+    rad->reject_unknown({"timeout", "retries", "dead_time", "servers", "authorize", "accounting", "username",
+                         "password", "password_file", "nas_identifier", "nas_ip", "interim_interval",
+                         "accounting_queue_limit", "rate_profiles", "dae"});
     RadiusConfig r;
     set_if(rad->duration("timeout"), r.timeout);
     if (auto n = rad->integer("retries", false, 0, 10)) r.retries = static_cast<std::uint32_t>(*n);
+    if (auto d = rad->duration("dead_time")) r.dead_time = whole_seconds(*d);
     for (auto& s : rad->table_array("servers")) {
       s.reject_unknown({"host", "port", "accounting_port", "secret", "secret_file"});
       RadiusServerConfig srv;
@@ -140,6 +143,48 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       r.servers.push_back(std::move(srv));
     }
     if (r.servers.empty()) rad->fail("servers", "needs at least one [[radius.servers]]");
+    set_if(rad->boolean("authorize"), r.authorize);
+    set_if(rad->boolean("accounting"), r.accounting);
+    set_if(rad->string("username"), r.username);
+    if (r.username != "mac" && r.username != "circuit-id" && r.username != "remote-id") {
+      rad->fail("username", "must be \"mac\", \"circuit-id\" or \"remote-id\", not \"" + r.username + "\"");
+    }
+    set_if(rad->secret("password"), r.password);
+    set_if(rad->string("nas_identifier"), r.nas_identifier);
+    r.nas_ip = read_ip(*rad, "nas_ip");
+    if (auto d = rad->duration("interim_interval")) r.interim_interval = whole_seconds(*d);
+    if (r.interim_interval.count() != 0 && r.interim_interval < std::chrono::seconds(60)) {
+      rad->fail("interim_interval", "must be 0 (no Interim-Update) or at least 60s (RFC 2869 5.16)");
+    }
+    if (auto n = rad->integer("accounting_queue_limit", false, 1, 10'000'000)) {
+      r.accounting_queue_limit = static_cast<std::uint32_t>(*n);
+    }
+    for (auto& p : rad->table_array("rate_profiles")) {
+      p.reject_unknown({"filter_id", "up_bps", "down_bps", "burst_bytes"});
+      bng::session::RateProfile profile;
+      set_if(p.string("filter_id", true), profile.filter_id);
+      if (auto v = p.integer("up_bps", false, 0, INT64_MAX)) profile.rate.up_bps = static_cast<std::uint64_t>(*v);
+      if (auto v = p.integer("down_bps", false, 0, INT64_MAX)) profile.rate.down_bps = static_cast<std::uint64_t>(*v);
+      if (auto v = p.integer("burst_bytes", false, 0, UINT32_MAX)) profile.rate.burst_bytes = static_cast<std::uint32_t>(*v);
+      r.rate_profiles.push_back(std::move(profile));
+    }
+    if (auto dae = rad->table("dae")) {
+      dae->reject_unknown({"enabled", "bind", "port", "clients"});
+      set_if(dae->boolean("enabled"), r.dae.enabled);
+      set_if(dae->string("bind"), r.dae.bind);
+      if (auto p = dae->integer("port", false, 0, 65535)) r.dae.port = static_cast<std::uint16_t>(*p);
+      for (auto& cl : dae->table_array("clients")) {
+        cl.reject_unknown({"address", "secret", "secret_file"});
+        DaeClientConfig client;
+        if (auto a = read_ip(cl, "address", true)) client.address = *a;
+        set_if(cl.secret("secret", true), client.secret);
+        r.dae.clients.push_back(std::move(client));
+      }
+    }
+    if (r.dae.enabled && r.dae.clients.empty()) {
+      // Without clients nobody could be answered: say so rather than listen for nothing.
+      rad->fail("dae.clients", "needs at least one [[radius.dae.clients]] (or radius.dae.enabled = false)");
+    }
     c.radius = std::move(r);
   }
 
@@ -200,8 +245,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   if (auto f = root.table("fastpath")) {
-    f->reject_unknown({"enabled", "mode", "pin_path"});
+    f->reject_unknown({"enabled", "mode", "pin_path", "traffic"});
     set_if(f->boolean("enabled"), c.fastpath.enabled);
+    set_if(f->boolean("traffic"), c.fastpath.traffic);
     set_if(f->string("mode"), c.fastpath.mode);
     set_if(f->string("pin_path"), c.fastpath.pin_path);
     if (c.fastpath.mode != "native" && c.fastpath.mode != "generic" && c.fastpath.mode != "auto") {
@@ -210,8 +256,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   if (auto s = root.table("storage")) {
-    s->reject_unknown({"lease_db"});
+    s->reject_unknown({"lease_db", "session_db"});
     set_if(s->string("lease_db"), c.storage.lease_db);
+    set_if(s->string("session_db"), c.storage.session_db);
   }
 
   if (auto l = root.table("log")) {
@@ -220,6 +267,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     set_if(l->string("level"), c.log.level);
     if (c.log.format != "text" && c.log.format != "json") l->fail("format", "must be \"text\" or \"json\"");
   }
+
+  if (c.radius && c.radius->nas_identifier.empty()) c.radius->nas_identifier = c.olt.id;
 
   if (c.metrics.enabled && c.metrics.port == c.api.port && c.metrics.port != 0) {
     errors.push_back("metrics.port: " + std::to_string(c.metrics.port) + " is also api.port; use two ports");

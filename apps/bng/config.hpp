@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bngkit/bng/pool/pool_config.hpp>
+#include <bngkit/bng/session/radius_aaa.hpp>
 #include <bngkit/common/result.hpp>
 
 #include <chrono>
@@ -42,10 +43,36 @@ struct RadiusServerConfig {
   bool operator==(const RadiusServerConfig&) const = default;
 };
 
+/// A Dynamic Authorization client (RFC 5176): who may send Disconnect/CoA-Requests.
+struct DaeClientConfig {
+  bng::dhcp::Ipv4 address;
+  std::string secret;  ///< never logged
+  bool operator==(const DaeClientConfig&) const = default;
+};
+
+struct DaeConfig {
+  bool enabled = true;
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 3799;
+  std::vector<DaeClientConfig> clients;
+  bool operator==(const DaeConfig&) const = default;
+};
+
 struct RadiusConfig {
   std::chrono::milliseconds timeout{5'000};
   std::uint32_t retries = 3;
+  std::chrono::seconds dead_time{30};       ///< a server that stopped answering is skipped this long
   std::vector<RadiusServerConfig> servers;
+  bool authorize = true;                    ///< Access-Request before a subscriber gets an address
+  bool accounting = true;                   ///< Accounting-Requests for every session
+  std::string username = "mac";             ///< "mac", "circuit-id" or "remote-id"
+  std::string password = "bng";             ///< User-Password of MAC/line authentication (never logged)
+  std::string nas_identifier;               ///< default: olt.id
+  std::optional<bng::dhcp::Ipv4> nas_ip;
+  std::chrono::seconds interim_interval{300};  ///< when the server sends no Acct-Interim-Interval
+  std::uint32_t accounting_queue_limit = 100'000;
+  std::vector<bng::session::RateProfile> rate_profiles;  ///< Filter-Id -> rate
+  DaeConfig dae;
   bool operator==(const RadiusConfig&) const = default;
 };
 
@@ -92,11 +119,15 @@ struct FastPathConfig {
   /// bpffs directory where the subscriber cache maps are pinned, so a restart keeps
   /// serving from the kernel. Empty: no pinning.
   std::string pin_path = "/sys/fs/bpf/bngkit";
+  /// Per-subscriber counters (accounting, idle timeout) and rate limits in a TC program on
+  /// the subscriber interface.
+  bool traffic = true;
   bool operator==(const FastPathConfig&) const = default;
 };
 
 struct StorageConfig {
   std::string lease_db = "/var/lib/bngkit/leases.db";
+  std::string session_db = "/var/lib/bngkit/sessions.db";  ///< sessions and undelivered accounting
   bool operator==(const StorageConfig&) const = default;
 };
 

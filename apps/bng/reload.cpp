@@ -22,6 +22,18 @@ DhcpConfig dhcp_identity(DhcpConfig d) {
   return d;
 }
 
+// [radius] without what sessions take live (SessionManager::update_options).
+std::optional<RadiusConfig> radius_transport(std::optional<RadiusConfig> r) {
+  if (r) {
+    r->interim_interval = {};
+    r->rate_profiles.clear();
+    r->username.clear();
+    r->password.clear();
+    r->accounting_queue_limit = 0;
+  }
+  return r;
+}
+
 }  // namespace
 
 std::vector<std::string> restart_needed(const Config& running, const Config& next) {
@@ -32,7 +44,8 @@ std::vector<std::string> restart_needed(const Config& running, const Config& nex
   check(running.olt == next.olt, "olt");
   check(running.interfaces == next.interfaces, "interfaces");
   check(running.nexus == next.nexus, "nexus");
-  check(running.radius == next.radius, "radius");
+  check(radius_transport(running.radius) == radius_transport(next.radius),
+        "radius (servers, timeouts, authorize, accounting, NAS identity, dae)");
   check(dhcp_identity(running.dhcp) == dhcp_identity(next.dhcp), "dhcp (pool_id, server_id)");
   check(running.bgp == next.bgp, "bgp");
   check(running.metrics == next.metrics, "metrics");

@@ -71,5 +71,51 @@ TEST(BngReload, EverythingElseNeedsARestart) {
   EXPECT_THAT(restart_needed(running, next), ElementsAre("fastpath", "storage"));
 }
 
+constexpr const char* kRadius = R"(
+[radius]
+interim_interval = "5m"
+[[radius.servers]]
+host = "127.0.0.1"
+secret = "testing123"
+[[radius.rate_profiles]]
+filter_id = "gold"
+up_bps = 100000000
+down_bps = 200000000
+[[radius.dae.clients]]
+address = "127.0.0.1"
+secret = "testing123"
+)";
+
+TEST(BngReload, RadiusSessionOptionsChangeLiveTransportNeedsARestart) {
+  const Config running = parse(bng_toml("", kRadius));
+  ASSERT_TRUE(running.radius);
+  EXPECT_EQ(running.radius->nas_identifier, "bng") << "defaults to olt.id";
+  Config next = running;
+  next.radius->interim_interval = std::chrono::seconds(600);
+  next.radius->rate_profiles.front().rate.down_bps = 1;
+  next.radius->username = "circuit-id";
+  EXPECT_THAT(restart_needed(running, next), IsEmpty());
+  next.radius->servers.front().secret = "other";
+  EXPECT_THAT(restart_needed(running, next),
+              ElementsAre("radius (servers, timeouts, authorize, accounting, NAS identity, dae)"));
+}
+
+TEST(BngConfig, RadiusMistakesAreNamedByKey) {
+  auto bad = parse_config(bng_toml("", R"(
+[radius]
+username = "imsi"
+interim_interval = "10s"
+[[radius.servers]]
+host = "127.0.0.1"
+)"),
+                          "bng.toml");
+  ASSERT_FALSE(bad);
+  const auto message = bad.error().message();
+  EXPECT_NE(message.find("radius.username"), std::string::npos) << message;
+  EXPECT_NE(message.find("radius.interim_interval"), std::string::npos) << message;
+  EXPECT_NE(message.find("radius.servers[0].secret"), std::string::npos) << message;
+  EXPECT_NE(message.find("radius.dae.clients"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace bngkit::bngd
