@@ -5,7 +5,9 @@
 # the foreground as root, stopped by PID. Source this file; functions return non-zero with a
 # message on stderr.
 #
-#   fr_available                        true when freeradius and radclient are installed
+#   fr_available                        true when freeradius and radclient are installed and the
+#                                       stock raddb is readable (Debian's is not, but for root
+#                                       and group freerad)
 #   fr_free_udp_port                    prints a UDP port nothing listens on
 #   fr_start <dir> <auth_port> <acct_port> [<netns>]
 #       Before calling, the caller may write <dir>/users (FreeRADIUS users file) and
@@ -15,12 +17,15 @@
 #   fr_stop <dir>                       stops the server started in <dir> (SIGTERM, then SIGKILL)
 #   fr_detail_file <dir> [<client_ip>]  path of today's accounting detail file for that client
 #   fr_log <dir>                        path of the server's log
+#
+# The stock security settings stay, among them reject_delay = 1: every Access-Reject arrives
+# a second late, so a client timeout for rejects must be longer than that.
 
 FR_STOCK_RADDB=${FR_STOCK_RADDB:-/etc/freeradius/3.0}
 
 fr_available() {
   command -v freeradius >/dev/null 2>&1 && command -v radclient >/dev/null 2>&1 &&
-    [[ -d $FR_STOCK_RADDB ]]
+    [[ -d $FR_STOCK_RADDB && -z $(find "$FR_STOCK_RADDB" ! -readable -print -quit 2>/dev/null) ]]
 }
 
 fr_free_udp_port() {
@@ -137,7 +142,7 @@ fr_start() {
   local log
   log=$(fr_log "$dir")
   for _ in $(seq 1 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! _fr_alive "$pid"; then
       echo "fr_start: freeradius exited during start-up; its output:" >&2
       cat "$dir/stdout.log" >&2
       [[ -f $log ]] && tail -20 "$log" >&2
@@ -154,17 +159,24 @@ fr_start() {
   return 1
 }
 
+# Running and not a zombie (an orphaned server may wait for a PID 1 that does not reap).
+_fr_alive() {
+  local state
+  state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 fr_stop() {
   local dir=$1 pid
   [[ -f $dir/radiusd.pid ]] || return 0
   pid=$(cat "$dir/radiusd.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  if _fr_alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
+      _fr_alive "$pid" || break
       sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    _fr_alive "$pid" && kill -KILL "$pid" 2>/dev/null
   fi
   wait "$pid" 2>/dev/null
   rm -f "$dir/radiusd.pid"
