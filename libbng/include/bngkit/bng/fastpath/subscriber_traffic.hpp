@@ -52,7 +52,8 @@ struct RatePolicy {
   std::uint64_t up_bps = 0;    ///< from the subscriber, bits/s (at most 100 Gbit/s)
   std::uint64_t down_bps = 0;  ///< to the subscriber, bits/s (at most 100 Gbit/s)
   /// Token bucket size in octets, for each limited direction (at most 1 GiB). 0: the
-  /// default, 100 ms at the direction's rate and at least 16 KiB.
+  /// default, 250 ms at the direction's rate and at least 64 KiB. TCP through a policer
+  /// needs a bucket of that order: with much less it gets a fraction of the rate.
   std::uint64_t burst_bytes = 0;
   friend bool operator==(const RatePolicy&, const RatePolicy&) = default;
 };
