@@ -622,3 +622,34 @@ SessionStats SessionManager::stats() const {
 }
 
 }  // namespace bngkit::bng::session
+
+namespace bngkit::bng::session {
+
+RadiusSend send_through(radius::Client& client) {
+  return [&client](radius::Packet packet, std::function<void(Result<radius::Packet>)> done) {
+    radius::Request request;
+    if (const auto* pw = packet.find(radius::attr::kUserPassword)) {
+      request.user_password = std::string(pw->text());
+      packet.erase(radius::attr::kUserPassword);
+    }
+    request.packet = std::move(packet);
+    client.send(std::move(request), std::move(done));
+  };
+}
+
+Result<void> KernelTraffic::apply(dhcp::Ipv4 address, const RatePolicy& rate) { return traffic_.add(address, rate); }
+
+Result<TrafficCounters> KernelTraffic::read(dhcp::Ipv4 address) {
+  auto c = traffic_.counters(address);
+  if (!c) return std::move(c).error();
+  if (!*c) return make_error(std::errc::no_such_file_or_directory, "no kernel counters for " + address.to_string());
+  return **c;
+}
+
+Result<TrafficCounters> KernelTraffic::remove(dhcp::Ipv4 address) {
+  auto c = traffic_.remove(address);
+  if (!c) return std::move(c).error();
+  return c->value_or(TrafficCounters{});
+}
+
+}  // namespace bngkit::bng::session

@@ -136,7 +136,7 @@ Result<void> SessionStore::save(const Session& s) {
   sqlite3_bind_int64(st, 15, a.interim_interval.count());
   sqlite3_bind_int64(st, 16, static_cast<std::int64_t>(a.rate.up_bps));
   sqlite3_bind_int64(st, 17, static_cast<std::int64_t>(a.rate.down_bps));
-  sqlite3_bind_int64(st, 18, a.rate.burst_bytes);
+  sqlite3_bind_int64(st, 18, static_cast<std::int64_t>(a.rate.burst_bytes));
   bind_text(st, 19, a.filter_id);
   bind_blob(st, 20, classes);
   sqlite3_bind_int64(st, 21, epoch(s.created));
@@ -183,7 +183,7 @@ Result<std::vector<Session>> SessionStore::load() {
     a.interim_interval = std::chrono::seconds(sqlite3_column_int64(st, 14));
     a.rate.up_bps = static_cast<std::uint64_t>(sqlite3_column_int64(st, 15));
     a.rate.down_bps = static_cast<std::uint64_t>(sqlite3_column_int64(st, 16));
-    a.rate.burst_bytes = static_cast<std::uint32_t>(sqlite3_column_int64(st, 17));
+    a.rate.burst_bytes = static_cast<std::uint64_t>(sqlite3_column_int64(st, 17));
     a.filter_id = column_bytes(st, 18);
     a.classes = unpack(column_bytes(st, 19));
     s.created = from_epoch(sqlite3_column_int64(st, 20));

@@ -6,6 +6,7 @@
 
 #include <bngkit/bng/dhcp/ipv4.hpp>
 #include <bngkit/bng/export.hpp>
+#include <bngkit/bng/fastpath/subscriber_traffic.hpp>
 #include <bngkit/bng/pool/subscriber_key.hpp>
 #include <bngkit/bng/radius/protocol.hpp>
 #include <bngkit/common/result.hpp>
@@ -26,25 +27,9 @@ namespace bngkit::bng::session {
 enum class State : std::uint8_t { authorizing, authorized, active, rejected };
 [[nodiscard]] BNGKIT_BNG_EXPORT std::string_view to_string(State state) noexcept;
 
-/// A per-subscriber rate in bits per second (0: unlimited) and the bucket depth.
-struct RatePolicy {
-  std::uint64_t up_bps = 0;    ///< from the subscriber
-  std::uint64_t down_bps = 0;  ///< to the subscriber
-  std::uint32_t burst_bytes = 0;  ///< 0: the traffic control's default
-  friend bool operator==(const RatePolicy&, const RatePolicy&) = default;
-};
-
-/// Traffic of one subscriber since its entry was created. Up is from the subscriber
-/// (RADIUS "input"), down is to it ("output").
-struct TrafficCounters {
-  std::uint64_t packets_up = 0;
-  std::uint64_t octets_up = 0;
-  std::uint64_t packets_down = 0;
-  std::uint64_t octets_down = 0;
-  std::uint64_t dropped_up = 0;    ///< over the rate
-  std::uint64_t dropped_down = 0;
-  friend bool operator==(const TrafficCounters&, const TrafficCounters&) = default;
-};
+/// A per-subscriber rate, and its counters: the kernel's types (fastpath::SubscriberTraffic).
+using RatePolicy = fastpath::RatePolicy;
+using TrafficCounters = fastpath::TrafficCounters;
 
 /// Where counters come from and rates are enforced (the kernel, see
 /// fastpath::SubscriberTraffic). Calls come from the session manager's thread.

@@ -15,6 +15,7 @@
 #include <bngkit/bng/export.hpp>
 #include <bngkit/bng/lease/lease.hpp>
 #include <bngkit/bng/pool/allocator.hpp>
+#include <bngkit/bng/radius/client.hpp>
 #include <bngkit/bng/radius/packet.hpp>
 #include <bngkit/bng/session/radius_aaa.hpp>
 #include <bngkit/bng/session/session.hpp>
@@ -128,6 +129,22 @@ class BNGKIT_BNG_EXPORT SessionManager {
   struct Impl;
   explicit SessionManager(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+/// Wiring: Access- and Accounting-Requests through a radius::Client (the cleartext
+/// User-Password an Access-Request carries is handed to the client to hide per server).
+[[nodiscard]] BNGKIT_BNG_EXPORT RadiusSend send_through(radius::Client& client);
+
+/// Wiring: the kernel's per-subscriber counters and rates as the sessions' TrafficControl.
+class BNGKIT_BNG_EXPORT KernelTraffic final : public TrafficControl {
+ public:
+  explicit KernelTraffic(fastpath::SubscriberTraffic& traffic) : traffic_(traffic) {}
+  [[nodiscard]] Result<void> apply(dhcp::Ipv4 address, const RatePolicy& rate) override;
+  [[nodiscard]] Result<TrafficCounters> read(dhcp::Ipv4 address) override;
+  [[nodiscard]] Result<TrafficCounters> remove(dhcp::Ipv4 address) override;
+
+ private:
+  fastpath::SubscriberTraffic& traffic_;
 };
 
 }  // namespace bngkit::bng::session
