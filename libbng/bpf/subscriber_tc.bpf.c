@@ -27,9 +27,12 @@ char LICENSE[] SEC("license") = "GPL";
 /* ---- Maps ---------------------------------------------------------------------------- */
 
 /* Policy and token buckets. A plain hash, not LRU: an entry is a subscriber's contract and
- * leaves only when the session ends (user space removes it). */
+ * leaves only when the session ends (user space removes it). Both subscriber maps allocate
+ * entries as subscribers come (BPF_F_NO_PREALLOC): the per-CPU counters would otherwise
+ * take max_entries * 64 octets * possible CPUs up front. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, 65536);
   __type(key, struct bng_st_key);
   __type(value, struct bng_st_policy);
@@ -38,6 +41,7 @@ struct {
 /* Counters, per CPU: the hot path only adds to its own CPU's copy, without atomics. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, 65536);
   __type(key, struct bng_st_key);
   __type(value, struct bng_st_counters);

@@ -330,6 +330,8 @@ Result<void> SubscriberTraffic::add(Ipv4 ip, const RatePolicy& policy) {
   set_bucket(v.up, policy.up_bps, policy.burst_bytes, now);
   set_bucket(v.down, policy.down_bps, policy.burst_bytes, now);
   // Under the kernel's lock: a concurrent packet sees the old policy or the new, whole.
+  // Bucket credit the kernel took between the read above and this write is given back;
+  // a rate change is rare and this costs at most a few packets' worth.
   auto u = impl_->policies.handle().update_bytes(&k, &v, BPF_ANY | BPF_F_LOCK);
   if (!u) {
     if (!*existing) (void)impl_->counters.erase(k);

@@ -43,7 +43,9 @@ struct SubscriberTrafficOptions {
   /// pinned there and REUSED when already pinned, so counters and rate limits survive a
   /// daemon restart. Empty: nothing is pinned.
   std::string pin_dir;
-  /// Capacity of the policy and counter maps (subscribers with an entry at once).
+  /// Capacity of the policy and counter maps (subscribers with an entry at once). Memory
+  /// grows with the entries present: about 72 + 64 * possible CPUs octets each, plus
+  /// the kernel's per-element overhead.
   std::uint32_t max_subscribers = 65536;
 };
 
@@ -116,8 +118,9 @@ class BNGKIT_BNG_EXPORT SubscriberTraffic {
   ~SubscriberTraffic();
 
   /// Attaches both programs (clsact ingress and egress) to the interface of the options.
-  /// A filter of ours left at our place by a process that died without detaching is
-  /// replaced; any other filter there is an error (EEXIST), as is attaching twice.
+  /// A filter running our programs found at our place (left by a process that died
+  /// without detaching) is replaced, so run one SubscriberTraffic per interface; a filter
+  /// of any other program there is an error (EEXIST), as is attaching twice.
   [[nodiscard]] Result<void> attach();
   /// Detaches both (no-op when not attached).
   [[nodiscard]] Result<void> detach();
@@ -135,7 +138,7 @@ class BNGKIT_BNG_EXPORT SubscriberTraffic {
   [[nodiscard]] Result<std::vector<std::pair<Ipv4, TrafficCounters>>> all_counters() const;
   /// The policy of `ip` as stored (burst resolved; nullopt when absent).
   [[nodiscard]] Result<std::optional<RatePolicy>> policy(Ipv4 ip) const;
-  /// Attachment, occupancy and global counters.
+  /// Attachment, occupancy (walks the policy map's keys) and global counters.
   [[nodiscard]] Result<SubscriberTrafficStatus> status() const;
 
   /// Runs one direction's program on `frame` (a full Ethernet frame) with
