@@ -4,6 +4,8 @@
 #include "config.hpp"
 #include "metrics.hpp"
 #include "reload.hpp"
+#include "subscriber_metrics.hpp"
+#include "subscribers.hpp"
 
 #include <bngkit/bng/gateway.hpp>
 #include <bngkit/ops/health.hpp>
@@ -116,7 +118,18 @@ int run(const std::string& config_path) {
   }
   auto& gw = *gateway.value();
   asio::io_context io;
+  // Sessions (and RADIUS) hook into the gateway before it serves its first request.
+  auto subscribers = bngd::Subscribers::create(io, c, gw);
+  if (!subscribers) {
+    spdlog::error("start-up failed: {}", subscribers.error().message());
+    return 1;
+  }
+  auto& subs = *subscribers.value();
   if (auto r = gw.start(io); !r) {
+    spdlog::error("start-up failed: {}", r.error().message());
+    return 1;
+  }
+  if (auto r = subs.start(); !r) {
     spdlog::error("start-up failed: {}", r.error().message());
     return 1;
   }
@@ -127,6 +140,7 @@ int run(const std::string& config_path) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   bngd::Metrics metrics(*registry);
+  bngd::SubscriberMetrics subscriber_metrics(*registry);
   gw.set_request_observer([&metrics](const bng::RequestRecord& r) { metrics.observe(r); });
 
   ops::HealthChecks health;
@@ -145,10 +159,17 @@ int run(const std::string& config_path) {
                                 : ops::CheckResult{true, "taking new subscribers"};
   });
 
+  subs.add_health(health);
+
   auto api_router = std::make_shared<ops::Router>();
   health.add_endpoints(*api_router);
   add_api_routes(*api_router, gw);
-  auto refresh = [&metrics, &gw] { metrics.update(gw.status()); };
+  subs.add_routes(*api_router);
+  auto refresh = [&metrics, &subscriber_metrics, &gw, &subs] {
+    const auto status = gw.status();
+    metrics.update(status);
+    subscriber_metrics.update(subs.status(), status);
+  };
   ops::add_metrics_endpoint(*api_router, registry, c.metrics.path, refresh);
   ops::HttpServer api(io, api_router);
   ops::HttpServerOptions api_options;
@@ -200,6 +221,7 @@ int run(const std::string& config_path) {
       spdlog::error("reload: {}; keeping the running configuration", r.error().message());
       return metrics.reloaded(false);
     }
+    subs.reload(*next);
     if (next->log != running.log) {
       auto fmt = ops::parse_log_format(next->log.format);
       if (auto r = ops::setup_logging(fmt ? *fmt : ops::LogFormat::text, next->log.level, "bng"); !r) {
@@ -232,6 +254,8 @@ int run(const std::string& config_path) {
     io.stop();
   });
   io.run();
+  // Accounting still in flight gets a moment; what is not acknowledged stays queued on disk.
+  subs.stop(io, std::chrono::seconds(2));
   spdlog::info("stopped");
   return 0;
 }

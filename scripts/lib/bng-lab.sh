@@ -70,6 +70,7 @@ pin_path = ""
 
 [storage]
 lease_db = "$LAB_DIR/leases.db"
+session_db = "$LAB_DIR/sessions.db"
 
 [api]
 bind = "127.0.0.1"
