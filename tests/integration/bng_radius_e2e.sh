@@ -8,6 +8,7 @@
 #     Stop with Admin-Reset and the packets the client really sent (kernel counters)
 #   - CoA changes the session's rate; a CoA for an unknown session is NAKed
 #   - an unknown subscriber is rejected and gets no address
+#   - a restart keeps sessions (no new Start, no Accounting-On)
 #   - FreeRADIUS stopped: the BNG keeps serving its subscriber, reports the server down and
 #     keeps the accounting it could not deliver; restarted: the records arrive
 # Usage: bng_radius_e2e.sh <bng binary>. Exit 77 (skipped) without root or FreeRADIUS.
@@ -146,8 +147,17 @@ check "... counted as an Access-Reject" ge "$(lab_metric 'bng_radius_access_tota
 ip -n "$LAB_CLI" link set "$LAB_CLI" address "$known_mac"
 ip3=$(lab_udhcpc)
 check "the known subscriber is back ($ip3)" [ "$ip3" = "10.0.1.150" ]
-fr_stop "$fr_dir"
+# A restart keeps the session: same id, still active, no new Start and no Accounting-On.
 session_id=$(session_field "s[0]['id']")
+lab_stop_bng
+lab_start_bng "$bng" "$LAB_DIR/bng.toml" || fail "bng did not restart"
+check "the session survives a restart" [ "$(session_field "s[0]['id']")" = "$session_id" ]
+sleep 1
+records() { grep -c "$1" "$(fr_detail_file "$fr_dir")" || true; }
+check "no second Accounting-On after a restart with sessions" [ "$(records 'Acct-Status-Type = Accounting-On')" = 1 ]
+check "no second Start for the restored session" [ "$(grep -A3 -B12 "Acct-Session-Id = \"$session_id\"" "$(fr_detail_file "$fr_dir")" | grep -c 'Acct-Status-Type = Start')" = 1 ]
+
+fr_stop "$fr_dir"
 lab_api "/api/v1/sessions/$session_id" -X DELETE >/dev/null || fail "DELETE /api/v1/sessions/$session_id"
 check "the Stop waits in the queue while the server is down" wait_for 10 \
   bash -c "[ \"\$(ip netns exec $LAB_SRV curl -sf http://127.0.0.1:9090/metrics | awk '\$1 == \"bng_radius_accounting_queue\" { print \$2 }')\" -ge 1 ]"
