@@ -519,6 +519,28 @@ TEST_F(SessionManagerTest, AFullAccountingQueueDropsTheOldestInterimFirst) {
   EXPECT_EQ(integer(acct_.seen.back(), attr::kAcctSessionTime), 122u) << "the newer interim was kept";
 }
 
+TEST_F(SessionManagerTest, AFloodOfUnknownSubscribersIsBounded) {
+  options_.max_authorizing = 2;
+  options_.max_rejected = 1;
+  make();
+  auto admit_mac = [&](std::uint8_t last) {
+    auto m = discover();
+    m.chaddr[5] = last;
+    const auto key = pool::SubscriberKey::mac(dhcp::MacAddress({0x02, 0, 0, 0, 0, last}));
+    return manager_->admit(slowpath::AdmissionRequest{m, key, "residential-ipv4"});
+  };
+  EXPECT_EQ(admit_mac(10).verdict, slowpath::Admission::Verdict::pending);
+  EXPECT_EQ(admit_mac(11).verdict, slowpath::Admission::Verdict::pending);
+  const auto third = admit_mac(12);
+  EXPECT_EQ(third.verdict, slowpath::Admission::Verdict::reject) << "no third Access-Request in flight";
+  EXPECT_EQ(manager_->stats().authorization_overflows, 1u);
+  settle();
+  auth_.answer_all(Code::kAccessReject);
+  settle();
+  EXPECT_EQ(manager_->stats().rejected, 1u) << "only max_rejected rejections are remembered";
+  EXPECT_EQ(admit_mac(12).verdict, slowpath::Admission::Verdict::pending) << "room again";
+}
+
 TEST_F(SessionManagerTest, WithoutRadiusEverySubscriberIsAuthorisedAndStillAccounted) {
   options_.authorize = false;
   make();

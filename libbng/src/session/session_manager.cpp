@@ -65,6 +65,8 @@ struct SessionManager::Impl {
   std::map<std::string, AcctTerminateCause, std::less<>> end_cause;  // disconnects under way
   std::deque<PendingRecord> queue;  // accounting, oldest first (mirrors the store)
   std::size_t in_flight = 0;
+  std::size_t authorizing = 0;  // sessions in State::authorizing
+  std::size_t rejected = 0;     // ... in State::rejected
   SessionStats stats;
   std::uint64_t next_id;
 
@@ -98,6 +100,8 @@ struct SessionManager::Impl {
   void forget(const std::string& id) {
     auto it = sessions.find(id);
     if (it == sessions.end()) return;
+    if (it->second.state == State::authorizing) --authorizing;
+    if (it->second.state == State::rejected) --rejected;
     by_subscriber.erase(it->second.subscriber);
     if (it->second.state == State::authorized || it->second.state == State::active) {
       if (auto r = store.erase(id); !r) ++stats.store_errors;
@@ -140,7 +144,9 @@ struct SessionManager::Impl {
     if (it == sessions.end() || it->second.state != State::authorizing) return;
     Session& s = it->second;
     const auto now = wall_now();
+    --authorizing;
     auto refuse = [&](std::chrono::seconds hold, std::string reason) {
+      ++rejected;
       s.state = State::rejected;
       s.rejected_until = now + hold;
       s.reject_reason = std::move(reason);
@@ -175,6 +181,11 @@ struct SessionManager::Impl {
       }
     }
     if (hooks.admission_decided) hooks.admission_decided(subscriber);
+    // Too many remembered rejections (a flood of unknown subscribers): the replayed request
+    // was refused above; forget this one rather than hold it down.
+    if (rejected > options.max_rejected) {
+      if (auto again = sessions.find(id); again != sessions.end() && again->second.state == State::rejected) forget(id);
+    }
   }
 
   // ---- Activity and accounting ------------------------------------------------------------
@@ -466,6 +477,11 @@ slowpath::Admission SessionManager::admit(const slowpath::AdmissionRequest& requ
     d.persist(d.add(std::move(s)));
     return slowpath::Admission{};
   }
+  if (d.authorizing >= d.options.max_authorizing) {
+    ++d.stats.authorization_overflows;
+    return {slowpath::Admission::Verdict::reject, {}, {}, "too many authorisations in flight"};
+  }
+  ++d.authorizing;
   const auto id = d.add(std::move(s)).id;
   d.ask_radius(id);
   return {slowpath::Admission::Verdict::pending, {}, {}, "RADIUS Access-Request sent"};
@@ -495,6 +511,7 @@ void SessionManager::lease_bound(const lease::Lease& lease) {
       added.state = State::authorized;
       d.activate(added, now);
     } else {
+      ++d.authorizing;
       d.ask_radius(added.id);
     }
     return;

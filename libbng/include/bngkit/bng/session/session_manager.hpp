@@ -48,6 +48,10 @@ struct SessionOptions {
   std::size_t accounting_in_flight = 64;
   std::chrono::seconds accounting_retry{10};    ///< after every server failed a record
   std::chrono::milliseconds tick{1000};         ///< timeouts, counters and interims are checked this often
+  /// Bounds on what unknown subscribers (a DISCOVER flood of random MACs) can make us hold:
+  /// Access-Requests in flight, and rejected subscribers remembered for their hold-down.
+  std::size_t max_authorizing = 4096;
+  std::size_t max_rejected = 65536;
   pool::WallClock clock;                        ///< empty: the system clock (tests inject one)
 };
 
@@ -70,6 +74,7 @@ struct SessionHooks {
 struct SessionStats {
   std::size_t authorizing = 0, authorized = 0, active = 0, rejected = 0;
   std::uint64_t access_accepts = 0, access_rejects = 0, access_failures = 0;  ///< failures: no server answered
+  std::uint64_t authorization_overflows = 0;  ///< subscribers refused: max_authorizing in flight
   std::uint64_t accounting_sent = 0;      ///< records a server acknowledged
   std::uint64_t accounting_failures = 0;  ///< attempts every server failed (the record stays queued)
   std::uint64_t accounting_dropped = 0;   ///< records dropped because the queue was full
