@@ -1,12 +1,12 @@
 // test_package: one call into each linked bngkit library, no privileges needed.
+#include <unistd.h>
+
 #include <bngkit/bng/dhcp/message.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/fanout/config.hpp>
 #include <bngkit/nexus/ip.hpp>
-
 #include <cstdint>
 #include <cstdio>
-#include <unistd.h>
 
 int main() {
   const std::uint8_t truncated[10] = {1, 1, 6, 0};
@@ -14,7 +14,8 @@ int main() {
   bngkit::ebpfkit::UniqueFd fd(::dup(STDOUT_FILENO));
   if (!fd) return 1;
   auto ip = bngkit::nexus::IpAddress::parse("10.0.1.7");
-  if (!ip || ip->to_string() != "10.0.1.7" || bngkit::nexus::IpAddress::parse("10.0.1.256")) return 1;
+  if (!ip || ip->to_string() != "10.0.1.7" || bngkit::nexus::IpAddress::parse("10.0.1.256"))
+    return 1;
   auto mode = bngkit::fanout::parse_mode("tc_ebpf");
   if (!mode || bngkit::fanout::to_string(*mode) != "tc_ebpf") return 1;
   std::printf("bngkit test_package ok\n");

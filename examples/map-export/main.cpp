@@ -24,8 +24,8 @@ namespace {
 
 // A key as a label value: array indexes as numbers, other keys as hex bytes.
 std::string key_label(const ek::MapHandle& m, const std::vector<std::byte>& key) {
-  if (m.info().key_size == 4 && (m.type() == BPF_MAP_TYPE_ARRAY ||
-                                 m.type() == BPF_MAP_TYPE_PERCPU_ARRAY)) {
+  if (m.info().key_size == 4 &&
+      (m.type() == BPF_MAP_TYPE_ARRAY || m.type() == BPF_MAP_TYPE_PERCPU_ARRAY)) {
     std::uint32_t i;
     std::memcpy(&i, key.data(), 4);
     return std::to_string(i);
@@ -47,8 +47,7 @@ struct Families {
 // Appends one map's samples.
 bngkit::Result<void> export_map(const ek::MapHandle& m, std::size_t max_keys, Families& out) {
   const auto& info = m.info();
-  const std::string labels =
-      "map=\"" + info.name + "\",id=\"" + std::to_string(info.id) + "\"";
+  const std::string labels = "map=\"" + info.name + "\",id=\"" + std::to_string(info.id) + "\"";
   const std::size_t words = info.value_size / 8;  // trailing bytes of odd sizes are skipped
   const std::size_t slot = (info.value_size + 7) / 8 * 8;
   const std::size_t cpus = m.is_per_cpu() ? m.value_stride() / slot : 1;
@@ -119,7 +118,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "map-export: %s\n", named.error().message().c_str());
         return 1;
       }
-      if (named->empty()) std::fprintf(stderr, "map-export: no loaded map is named %s\n", v.c_str());
+      if (named->empty())
+        std::fprintf(stderr, "map-export: no loaded map is named %s\n", v.c_str());
       for (auto& m : *named) maps.push_back(std::move(m));
     } else if (a == "--max-keys") {
       max_keys = std::strtoul(v.c_str(), nullptr, 10);
@@ -137,12 +137,13 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("# HELP bpf_map_value 64-bit word of a BPF map value, summed over CPUs.\n"
-              "# TYPE bpf_map_value gauge\n%s"
-              "# HELP bpf_map_entries Keys present in the BPF map (read up to --max-keys).\n"
-              "# TYPE bpf_map_entries gauge\n%s"
-              "# HELP bpf_map_max_entries Capacity of the BPF map.\n"
-              "# TYPE bpf_map_max_entries gauge\n%s",
-              f.values.c_str(), f.entries.c_str(), f.max_entries.c_str());
+  std::printf(
+      "# HELP bpf_map_value 64-bit word of a BPF map value, summed over CPUs.\n"
+      "# TYPE bpf_map_value gauge\n%s"
+      "# HELP bpf_map_entries Keys present in the BPF map (read up to --max-keys).\n"
+      "# TYPE bpf_map_entries gauge\n%s"
+      "# HELP bpf_map_max_entries Capacity of the BPF map.\n"
+      "# TYPE bpf_map_max_entries gauge\n%s",
+      f.values.c_str(), f.entries.c_str(), f.max_entries.c_str());
   return 0;
 }

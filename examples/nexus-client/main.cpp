@@ -5,13 +5,12 @@
 //
 //   nexus-client [HOST:PORT]          (default 127.0.0.1:9000)
 //   NEXUS_TOKEN=...                   bearer token, when the server has one configured
+#include <bngkit/nexus/ip.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <bngkit/nexus/ip.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -88,25 +87,27 @@ int main(int argc, char** argv) {
   NexusClient nexus(server.substr(0, colon), server.substr(colon + 1));
   try {
     // 1. The BNG node announces itself (and heartbeats by repeating this).
-    auto node = expect(nexus.call(http::verb::post, "/api/v1/nodes",
-                                  {{"id", "olt-example-01"}, {"address", "192.0.2.10"},
-                                   {"region", "east"}}),
-                       {200, 201}, "register node");
+    auto node = expect(
+        nexus.call(http::verb::post, "/api/v1/nodes",
+                   {{"id", "olt-example-01"}, {"address", "192.0.2.10"}, {"region", "east"}}),
+        {200, 201}, "register node");
     std::printf("node %s: %s\n", str(node.body, "id").c_str(), str(node.body, "status").c_str());
 
     // 2. A pool (200 or 409 when it exists already, from an earlier run: fine).
     const std::string cidr = "10.99.0.0/29";
     expect(nexus.call(http::verb::post, "/api/v1/pools",
-                      {{"id", "example-pool"}, {"cidr", cidr}, {"gateway", "10.99.0.1"},
+                      {{"id", "example-pool"},
+                       {"cidr", cidr},
+                       {"gateway", "10.99.0.1"},
                        {"dns", {"10.99.0.1"}}}),
            {200, 201, 409}, "create pool");
 
     // 3. An address for a subscriber; asking again returns the same one.
     const json::value want{{"pool_id", "example-pool"}, {"subscriber_id", "sub-0001"}};
-    auto first = expect(nexus.call(http::verb::post, "/api/v1/allocations", want), {200, 201},
-                        "allocate");
-    auto again = expect(nexus.call(http::verb::post, "/api/v1/allocations", want), {200},
-                        "allocate again");
+    auto first =
+        expect(nexus.call(http::verb::post, "/api/v1/allocations", want), {200, 201}, "allocate");
+    auto again =
+        expect(nexus.call(http::verb::post, "/api/v1/allocations", want), {200}, "allocate again");
     const std::string ip = str(first.body, "ip");
     auto addr = bngkit::nexus::IpAddress::parse(ip);
     auto pool = bngkit::nexus::Prefix::parse(cidr);
@@ -117,8 +118,8 @@ int main(int argc, char** argv) {
                 str(first.body, "node_id").c_str(), str(first.body, "expires_at").c_str());
 
     // 4. Renew (a DHCP renewal at the BNG), 5. release (the subscriber left).
-    auto renewed = expect(nexus.call(http::verb::post, "/api/v1/allocations/sub-0001/renew"),
-                          {200}, "renew");
+    auto renewed =
+        expect(nexus.call(http::verb::post, "/api/v1/allocations/sub-0001/renew"), {200}, "renew");
     std::printf("renewed: expires %s\n", str(renewed.body, "expires_at").c_str());
     expect(nexus.call(http::verb::delete_, "/api/v1/allocations/sub-0001"), {204}, "release");
     expect(nexus.call(http::verb::get, "/api/v1/allocations/sub-0001"), {404},
