@@ -33,6 +33,8 @@ COMPONENTS = {
     "fanout": (["common", "ebpfkit"], ["spdlog::spdlog", "boost::headers", "boost::json",
                                        "openssl::ssl", "openssl::crypto"]),
 }
+# Components without a library of their own (INTERFACE targets: headers only).
+HEADER_ONLY = {"common"}
 
 
 class BngkitConan(ConanFile):
@@ -100,7 +102,7 @@ class BngkitConan(ConanFile):
         self.cpp_info.set_property("pkg_config_name", "bngkit")
         for component, (internal, external) in COMPONENTS.items():
             c = self.cpp_info.components[component]
-            c.libs = [f"bngkit_{component}"]
+            c.libs = [] if component in HEADER_ONLY else [f"bngkit_{component}"]
             c.requires = internal + external
             c.set_property("cmake_target_name", f"bngkit::{component}")
             c.set_property("pkg_config_name", f"bngkit-{component}")

@@ -137,6 +137,10 @@ class CppInfo(Component):
 
 
 problems = []
+# pkg-config module -> the Conan component (prefix) that provides it.
+PKGCONFIG_TO_CONAN = {"libbpf": "libbpf::", "sqlite3": "sqlite3::", "openssl": "openssl::",
+                      "prometheus-cpp-core": "prometheus-cpp::prometheus-cpp-core",
+                      "tomlplusplus": "tomlplusplus::"}
 
 
 def check(cond, message):
@@ -215,7 +219,8 @@ for name in installed:
     if c is None:
         continue
     with open(os.path.join(cmake_dir, f"bngkit-{name}-deps.cmake")) as f:
-        cmake_req = re.search(rf"set\(_bngkit_{name}_requires([^)]*)\)", f.read()).group(1).split()
+        listed = re.search(rf"set\(_bngkit_{name}_requires([^)]*)\)", f.read()).group(1)
+    cmake_req = listed.replace(";", " ").split()
     with open(os.path.join(pc_dir, f"bngkit-{name}.pc")) as f:
         pc = f.read()
     pc_req = re.findall(r"bngkit-([\w]+)", re.search(r"^Requires:(.*)$", pc, re.M).group(1))
@@ -225,13 +230,22 @@ for name in installed:
           f"component {name}: recipe requires {internal}, CMake package {sorted(cmake_req)}")
     check(internal == sorted(pc_req),
           f"component {name}: recipe requires {internal}, bngkit-{name}.pc {sorted(pc_req)}")
+    # The .pc's other Requires (libbpf, sqlite3...) have a Conan requirement in the component.
+    for ext in re.findall(r"([\w+-]+)", re.search(r"^Requires:(.*)$", pc, re.M).group(1)):
+        if ext.startswith("bngkit-"):
+            continue
+        conan_ref = PKGCONFIG_TO_CONAN.get(ext)
+        check(conan_ref and any(r.startswith(conan_ref) for r in c.requires),
+              f"component {name}: bngkit-{name}.pc requires {ext}, the recipe's component "
+              f"does not ({conan_ref or 'no Conan package known for it'})")
     check(c.libs == pc_libs, f"component {name}: libs {c.libs}, bngkit-{name}.pc -l {pc_libs}")
     check(c.properties.get("cmake_target_name") == f"bngkit::{name}",
           f"component {name}: cmake_target_name {c.properties.get('cmake_target_name')}")
     check(c.properties.get("pkg_config_name") == f"bngkit-{name}",
           f"component {name}: pkg_config_name {c.properties.get('pkg_config_name')}")
-    lib_files = glob.glob(os.path.join(prefix, "lib", f"lib{c.libs[0]}.*")) if c.libs else []
-    check(lib_files, f"component {name}: lib{c.libs[0] if c.libs else '?'} is not installed")
+    for lib in c.libs:
+        check(glob.glob(os.path.join(prefix, "lib", f"lib{lib}.*")),
+              f"component {name}: lib{lib} is not installed")
 
 if problems:
     print("conanfile.py does not match the installed package:\n  " + "\n  ".join(problems))
