@@ -19,6 +19,7 @@ RUNTIME_PKGS=(
   kea-admin kea-dhcp4-server
   socat systemd
   prometheus                 # promtool: checks alert rules and /metrics in the tests
+  python3-yaml               # the Kubernetes manifest check (tests/deploy)
   freeradius-common
   etcd-server etcd-client
 )

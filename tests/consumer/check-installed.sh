@@ -13,11 +13,18 @@ prefix="$work/prefix"
 mkdir -p "$work"
 find "$work" -mindepth 1 -maxdepth 1 ! -name package-build -exec rm -rf {} +
 
-# 0. The packaged build: the same cache options file conanfile.py configures with.
+# 0. The packaged build: the same cache options file conanfile.py configures with. `-C` only
+#    seeds a new cache, so a kept build whose options file changed starts afresh.
 options="$src/cmake/package-options.cmake"
+stamp="$work/package-build/package-options.sha256"
+if [[ ! -f $stamp ]] || ! sha256sum --status -c "$stamp" 2>/dev/null; then
+  rm -rf "$work/package-build"
+  mkdir -p "$work/package-build"
+fi
 cmake -S "$src" -B "$work/package-build" -G Ninja -C "$options" >"$work/package-configure.log"
 cmake --build "$work/package-build" >"$work/package-build.log" \
   || { tail -30 "$work/package-build.log"; exit 1; }
+sha256sum "$options" >"$stamp"
 cmake --install "$work/package-build" --prefix "$prefix" >"$work/install.log"
 test ! -e "$prefix/bin" || { echo "the package installs programs: $(ls "$prefix/bin")"; exit 1; }
 
