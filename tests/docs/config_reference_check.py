@@ -5,10 +5,10 @@ The reference documents each key as a table row whose first cell is the key path
 backticks: `section.key`, `listeners[].settings.batch_size` ([] marks an array of tables).
 A key whose type cell starts with "table" is a map with free-form keys (e.g. reservations).
 
-1. Every key the parser accepts is documented: each `reject_unknown({...})` list in
-   apps/<daemon>/config.cpp must equal the documented children of one table (its keys and
-   sub-tables). A list no table matches is reported with the keys missing from the closest
-   table, by name, with the row to add.
+1. Every key the parser accepts is documented: each `reject_unknown({...})` list in the
+   given sources (apps/<daemon>/, its library) must equal the documented children of one
+   table (its keys and sub-tables). A list no table matches is reported with the keys
+   missing from the closest table, by name, with the row to add.
 2. Every documented key is accepted: every ```toml block of the reference must pass
    `<daemon> validate`, together the blocks must set every documented key, and they may set
    no undocumented one. ${CREDENTIALS_DIRECTORY}/<file> in a block is a file the check
@@ -20,10 +20,12 @@ A key whose type cell starts with "table" is a map with free-form keys (e.g. res
 The ```toml blocks of other pages (getting-started guides) given after the reference are
 validated the same way and may set only documented keys.
 
-Usage: config_reference_check.py <daemon-binary> <reference.md> <config.cpp|other.md>...
+Usage: config_reference_check.py <daemon-binary> <reference.md> <source dir|file.cpp|other.md>...
 """
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,13 +58,24 @@ def children(keys):
 
 
 def accepted_lists(sources):
-    """[(file:line, set of keys)] of every reject_unknown({...}) call."""
-    found = []
+    """[(file:line, set of keys, table name hint)] of every reject_unknown({...}) call in the
+    given files and directories (*.cpp below them). The hint is the nearest table("x") or
+    table_array("x") before the call, what the parser calls that table."""
+    files = []
     for src in sources:
-        text = open(src).read()
+        if os.path.isdir(src):
+            files += sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs
+                            if f.endswith(".cpp"))
+        else:
+            files.append(src)
+    found = []
+    for path in files:
+        text = open(path).read()
         for m in re.finditer(r"reject_unknown\(\s*\{([^}]*)\}", text):
             line = text.count("\n", 0, m.start()) + 1
-            found.append((f"{os.path.relpath(src)}:{line}", set(re.findall(r'"([^"]+)"', m.group(1)))))
+            before = re.findall(r'table(?:_array)?\("([\w]+)"', text[max(0, m.start() - 300):m.start()])
+            found.append((f"{os.path.relpath(path)}:{line}", set(re.findall(r'"([^"]+)"', m.group(1))),
+                          before[-1] if before else None))
     return found
 
 
@@ -100,17 +113,28 @@ def main():
     tree = children(keys)
 
     # 1. Accepted by the code -> documented.
-    for where, accepted in accepted_lists(sources):
+    for where, accepted, hint in accepted_lists(sources):
         if any(accepted == names for names in tree.values()):
             continue
         table, names = max(tree.items(), key=lambda t: (len(t[1] & accepted), -len(t[1])))
+        if 2 * len(names & accepted) < len(accepted):
+            # No documented table is close: a section the reference lacks altogether.
+            section = hint or "<section>"
+            problems.append(f"{where} accepts keys no table of {ref} documents "
+                            f"(the parser's table(\"{section}\")): {', '.join(sorted(accepted))}; "
+                            f"add a row per key, e.g. | `{section}.{sorted(accepted)[0]}` | type "
+                            f"| default | meaning | (with its full path)")
+            continue
         missing = sorted(accepted - names)
         extra = sorted(names - accepted)
         label = f"[{table.replace('[]', '')}]" if table else "the top level"
         msg = f"{where} accepts keys of {label} that {ref} does not document:"
-        if missing:
-            msg += " " + ", ".join(missing) + " (add a row | `" + \
-                (table + "." if table else "") + missing[0] + "` | type | default | meaning |)"
+        if missing and not table:
+            msg += " " + ", ".join(missing) + " (a section: add a row per key, | `" + \
+                missing[0] + ".<key>` | type | default | meaning |)"
+        elif missing:
+            msg += " " + ", ".join(missing) + " (add a row | `" + table + "." + missing[0] + \
+                "` | type | default | meaning |)"
         if extra:
             msg += f"; documented there but not accepted by this list: {', '.join(extra)}"
         problems.append(msg)
@@ -124,6 +148,7 @@ def main():
     if not re.search(r"```toml\n", md):
         problems.append(f"{ref}: no ```toml example blocks to validate the keys with")
     creds = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, creds, True)
     env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
     covered = set()
     for name_of, block in zip(origin, blocks):
