@@ -8,10 +8,10 @@
 import os
 
 from conan import ConanFile
+from conan.errors import ConanInvalidConfiguration
+from conan.tools.build import check_min_cppstd
 from conan.tools.cmake import CMake, CMakeDeps, CMakeToolchain, cmake_layout
 from conan.tools.files import copy, load
-from conan.tools.scm import Version
-from conan.errors import ConanInvalidConfiguration
 
 # The shared option list (relative to the recipe's source folder).
 PACKAGE_OPTIONS = os.path.join("cmake", "package-options.cmake")
@@ -58,9 +58,7 @@ class BngkitConan(ConanFile):
     def validate(self):
         if self.settings.os != "Linux":
             raise ConanInvalidConfiguration("bngkit needs Linux (BPF, XDP, TC)")
-        if self.settings.compiler.get_safe("cppstd") and \
-                Version(str(self.settings.compiler.cppstd).lstrip("gnu")) < "20":
-            raise ConanInvalidConfiguration("bngkit needs C++20")
+        check_min_cppstd(self, 20)
 
     def requirements(self):
         # Versions as on Debian 12, where the project is built and tested. Not resolved

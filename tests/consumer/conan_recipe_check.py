@@ -12,7 +12,8 @@ names), then:
     bngkit::<c>, the pkg-config name bngkit-<c>, the library named by the .pc's -l flag,
     and the bngkit components it requires equal to both the deps file's
     _bngkit_<c>_requires and the .pc's bngkit-* Requires; the build module it names exists;
-  - validate() refuses a non-Linux OS and C++17.
+  - validate() refuses a non-Linux OS and requires C++20 (check_min_cppstd; the stand-in
+    refuses C++17 as Conan does).
 What this does NOT test: dependency resolution against ConanCenter (package names,
 versions, their component names), the real CMakeToolchain/CMakeDeps output, `conan create`
 and test_package under Conan. test_package's CMake project itself is built and run against
@@ -86,12 +87,11 @@ def load(conanfile, path, *args, **kwargs):
         return f.read()
 
 
-class Version:
-    def __init__(self, v):
-        self.v = tuple(int(x) for x in re.findall(r"\d+", str(v)))
-
-    def __lt__(self, other):
-        return self.v < Version(other).v
+def check_min_cppstd(conanfile, cppstd):
+    calls.append(("check_min_cppstd", int(cppstd)))
+    if conanfile.settings.compiler.cppstd is not None and \
+            int(str(conanfile.settings.compiler.cppstd).removeprefix("gnu")) < int(cppstd):
+        raise ConanInvalidConfiguration(f"needs C++{cppstd}")
 
 
 def _module(name, **attrs):
@@ -105,15 +105,14 @@ _module("conan.tools")
 _module("conan.tools.cmake", CMake=CMake, CMakeDeps=CMakeDeps, CMakeToolchain=CMakeToolchain,
         cmake_layout=cmake_layout)
 _module("conan.tools.files", copy=copy, load=load)
-_module("conan.tools.scm", Version=Version)
+_module("conan.tools.build", check_min_cppstd=check_min_cppstd)
 _module("conan.errors", ConanInvalidConfiguration=ConanInvalidConfiguration)
 
 
 class Settings:
     def __init__(self, os_name, cppstd):
         self.os = os_name
-        self.compiler = types.SimpleNamespace(cppstd=cppstd,
-                                              get_safe=lambda k: cppstd if k == "cppstd" else None)
+        self.compiler = types.SimpleNamespace(cppstd=cppstd)
 
 
 class Component:
@@ -170,8 +169,10 @@ for pattern in recipe.exports_sources:
     check(glob.glob(os.path.join(root, pattern)), f"exports_sources {pattern} matches nothing")
 
 # validate()
+calls.clear()
 recipe.settings = Settings("Linux", "20")
 recipe.validate()
+check(("check_min_cppstd", 20) in calls, "validate() does not require C++20")
 for bad in (Settings("Windows", "20"), Settings("Linux", "17")):
     recipe.settings = bad
     try:
