@@ -12,6 +12,7 @@ names), then:
     bngkit::<c>, the pkg-config name bngkit-<c>, the library named by the .pc's -l flag,
     and the bngkit components it requires equal to both the deps file's
     _bngkit_<c>_requires and the .pc's bngkit-* Requires; the build module it names exists;
+    every other .pc Requires (libbpf, sqlite3...) has a Conan requirement in the component;
   - validate() refuses a non-Linux OS and requires C++20 (check_min_cppstd; the stand-in
     refuses C++17 as Conan does).
 What this does NOT test: dependency resolution against ConanCenter (package names,
