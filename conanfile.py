@@ -61,17 +61,18 @@ class BngkitConan(ConanFile):
         check_min_cppstd(self, 20)
 
     def requirements(self):
-        # Versions as on Debian 12, where the project is built and tested. Not resolved
-        # against ConanCenter from here (no Conan on these machines): adjust to what your
-        # remote has.
-        self.requires("libbpf/1.2.0", transitive_headers=True)
-        self.requires("fmt/9.1.0")
-        self.requires("spdlog/1.10.0")
-        self.requires("boost/1.81.0", transitive_headers=True)
-        self.requires("tomlplusplus/3.3.0", transitive_headers=True)
-        self.requires("prometheus-cpp/1.1.0", transitive_headers=True)
-        self.requires("sqlite3/3.40.1")
-        self.requires("openssl/3.0.11")
+        # Ranges from the versions bngkit is built and tested with (Debian 12) up to the next
+        # major: ConanCenter drops old patch versions, so exact pins go stale. Not resolved
+        # from here (no Conan on these machines); the package and component names were
+        # checked against conan-center-index recipes.
+        self.requires("libbpf/[>=1.1 <2]", transitive_headers=True)
+        self.requires("fmt/[>=9.1 <12]")
+        self.requires("spdlog/[>=1.10 <2]")
+        self.requires("boost/[>=1.81 <2]", transitive_headers=True)
+        self.requires("tomlplusplus/[>=3.3 <4]", transitive_headers=True)
+        self.requires("prometheus-cpp/[>=1.1 <2]", transitive_headers=True)
+        self.requires("sqlite3/[>=3.40 <4]")
+        self.requires("openssl/[>=3 <4]")
 
     def build_requirements(self):
         self.tool_requires("cmake/[>=3.25]")
