@@ -10,6 +10,7 @@
 
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/pin.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
