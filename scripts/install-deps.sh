@@ -20,6 +20,7 @@ RUNTIME_PKGS=(
   socat systemd
   prometheus                 # promtool: checks alert rules and /metrics in the tests
   freeradius-common freeradius freeradius-utils   # FreeRADIUS 3.2 + radclient: RADIUS client and DAE tests, radius_auth_bench
+  python3-yaml               # the Kubernetes manifest check (tests/deploy)
   etcd-server etcd-client
 )
 
