@@ -39,6 +39,11 @@ class SessionStore {
   /// Removes the oldest queued record of `status_type`; false when there is none.
   [[nodiscard]] Result<bool> drop_oldest(std::uint32_t status_type);
 
+  /// Group commit: writes until end_batch() share one transaction (one fsync).
+  [[nodiscard]] Result<void> begin_batch() { return db_.begin_batch(); }
+  [[nodiscard]] Result<void> end_batch() { return db_.end_batch(true); }
+  [[nodiscard]] bool in_batch() const noexcept { return db_.in_batch(); }
+
  private:
   sqlite::Database db_;
   sqlite::Stmt save_, erase_, load_, enqueue_, dequeue_, queued_, drop_oldest_;
