@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 namespace po = boost::program_options;
@@ -152,6 +153,15 @@ int run(const std::string& config_path) {
     return gw.status().fast_path_attached
                ? ops::CheckResult{true, "XDP attached to " + c.interfaces.subscriber}
                : ops::CheckResult{false, "XDP program is not attached to " + c.interfaces.subscriber};
+  });
+
+  // A subscriber link that is down serves nobody, whatever else is well: say so.
+  health.add(ops::HealthChecks::Kind::readiness, "subscriber_link", [&c] {
+    std::ifstream in("/sys/class/net/" + c.interfaces.subscriber + "/operstate");
+    std::string state;
+    if (!(in >> state)) return ops::CheckResult{false, "cannot read the state of " + c.interfaces.subscriber};
+    const bool up = state == "up" || state == "unknown";  // "unknown": drivers without carrier state
+    return ops::CheckResult{up, c.interfaces.subscriber + " is " + state};
   });
 
   health.add(ops::HealthChecks::Kind::readiness, "drain", [&gw] {

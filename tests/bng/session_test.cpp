@@ -519,6 +519,24 @@ TEST_F(SessionManagerTest, AFullAccountingQueueDropsTheOldestInterimFirst) {
   EXPECT_EQ(integer(acct_.seen.back(), attr::kAcctSessionTime), 122u) << "the newer interim was kept";
 }
 
+TEST_F(SessionManagerTest, ALeaseBoundJustBeforeACrashGetsItsSessionStartedAtTheNextStart) {
+  make();
+  ASSERT_EQ(admit().verdict, slowpath::Admission::Verdict::pending);
+  settle();
+  auth_.answer(Code::kAccessAccept);
+  settle();  // authorised and stored; the lease is bound, then the daemon dies before it hears
+  const auto id = manager_->sessions().front().id;
+  manager_.reset();
+  acct_.seen.clear();
+  make({bound_lease(ip("10.0.1.50"))});
+  ASSERT_EQ(manager_->sessions().size(), 1u);
+  EXPECT_EQ(manager_->sessions().front().id, id);
+  EXPECT_EQ(manager_->sessions().front().state, State::active);
+  EXPECT_EQ(manager_->sessions().front().address, ip("10.0.1.50"));
+  EXPECT_EQ(acct_.status_types().back(), kStart);
+  EXPECT_EQ(auth_.seen.size(), 1u) << "no second authorisation";
+}
+
 TEST_F(SessionManagerTest, AFloodOfUnknownSubscribersIsBounded) {
   options_.max_authorizing = 2;
   options_.max_rejected = 1;

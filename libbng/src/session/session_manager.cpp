@@ -444,11 +444,9 @@ Result<void> SessionManager::start(const std::vector<lease::Lease>& bound_leases
       d.enqueue(static_cast<std::uint32_t>(AcctStatusType::kAccountingOn), now, *on);
     }
   }
-  // Bound leases without a session (sessions just enabled): authorise or start them now.
-  for (const auto& [key, l] : bound) {
-    if (d.by_subscriber.count(key)) continue;
-    lease_bound(*l);
-  }
+  // Bound leases whose session is not active (sessions just enabled, or the session's last
+  // write was lost in a crash): authorise or start them now. Active ones are left alone.
+  for (const auto& [key, l] : bound) lease_bound(*l);
   d.pump();
   d.schedule();
   return ok();
