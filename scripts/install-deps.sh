@@ -21,6 +21,7 @@ RUNTIME_PKGS=(
   prometheus                 # promtool: checks alert rules and /metrics in the tests
   freeradius-common
   etcd-server etcd-client
+  frr                        # zebra + bgpd: the BNG's route announcer and the upstream router in bng_bgp_e2e
 )
 
 missing=()
