@@ -1,6 +1,7 @@
 // bng: the BNG daemon. `bng run --config bng.toml` serves DHCP on the subscriber
 // interface (XDP fast path + slow path), the API on api.port and /metrics on metrics.port;
 // `bng validate --config bng.toml` checks a config and exits.
+#include "bgp.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "reload.hpp"
@@ -57,7 +58,7 @@ boost::json::object lease_json(const bng::lease::Lease& l) {
           {"last_seen", bng::lease::to_epoch_seconds(l.last_seen)}};
 }
 
-void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
+void add_api_routes(ops::Router& router, bng::Gateway& gateway, std::function<void(bool)> on_drain) {
   router.add("GET", "/api/v1/leases", [&gateway](const ops::Request& req) {
     boost::json::array out;
     const auto state = req.query_param("state");
@@ -87,8 +88,9 @@ void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
   });
   // Draining takes the node out of service for new subscribers (readiness fails too);
   // DELETE resumes.
-  auto drain = [&gateway](bool on) {
+  auto drain = [&gateway, on_drain](bool on) {
     gateway.set_draining(on);
+    if (on_drain) on_drain(on);
     spdlog::info(on ? "draining: no new subscribers, existing ones still served" : "drain ended: taking new subscribers");
     return ops::Response::json(200, boost::json::serialize(boost::json::object{{"draining", on}}));
   };
@@ -125,6 +127,17 @@ int run(const std::string& config_path) {
                c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
                started.fast_path_attached ? "attached" : "off", started.leases_bound);
 
+  // BGP: announce the pools (and host routes) through FRR; FRR trouble never stops DHCP.
+  std::unique_ptr<bngd::BgpAnnouncements> bgp;
+  if (c.bgp.enabled) {
+    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
+    if (!started_bgp) {
+      spdlog::error("start-up failed: {}", started_bgp.error().message());
+      return 1;
+    }
+    bgp = std::move(started_bgp).value();
+  }
+
   auto registry = std::make_shared<prometheus::Registry>();
   bngd::Metrics metrics(*registry);
   gw.set_request_observer([&metrics](const bng::RequestRecord& r) { metrics.observe(r); });
@@ -145,10 +158,19 @@ int run(const std::string& config_path) {
                                 : ops::CheckResult{true, "taking new subscribers"};
   });
 
+  if (bgp) {
+    health.add(ops::HealthChecks::Kind::readiness, "bgp", [&bgp] { return bgp->health(); });
+  }
+
   auto api_router = std::make_shared<ops::Router>();
   health.add_endpoints(*api_router);
-  add_api_routes(*api_router, gw);
-  auto refresh = [&metrics, &gw] { metrics.update(gw.status()); };
+  add_api_routes(*api_router, gw, [&bgp](bool on) {
+    if (bgp) bgp->set_draining(on);
+  });
+  auto refresh = [&metrics, &gw, &bgp] {
+    metrics.update(gw.status());
+    if (bgp) metrics.update_bgp(bgp->status());
+  };
   ops::add_metrics_endpoint(*api_router, registry, c.metrics.path, refresh);
   ops::HttpServer api(io, api_router);
   ops::HttpServerOptions api_options;
@@ -200,6 +222,9 @@ int run(const std::string& config_path) {
       spdlog::error("reload: {}; keeping the running configuration", r.error().message());
       return metrics.reloaded(false);
     }
+    if (bgp) {
+      if (auto r = bgp->apply(*next); !r) spdlog::error("reload: {}", r.error().message());
+    }
     if (next->log != running.log) {
       auto fmt = ops::parse_log_format(next->log.format);
       if (auto r = ops::setup_logging(fmt ? *fmt : ops::LogFormat::text, next->log.level, "bng"); !r) {
@@ -232,6 +257,7 @@ int run(const std::string& config_path) {
     io.stop();
   });
   io.run();
+  if (bgp) bgp->shutdown();  // withdraw the announcements before the process goes
   spdlog::info("stopped");
   return 0;
 }
