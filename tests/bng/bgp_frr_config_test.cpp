@@ -90,6 +90,29 @@ TEST(FrrRunningConfig, VrfInstancesAreIgnoredAndBadLinesNamed) {
   EXPECT_THAT(bad_as.error().message(), HasSubstr("\"sixty\" is not an AS number"));
 }
 
+// Flags bgpd prints only when they differ from the `frr defaults` profile (captured with
+// `frr defaults datacenter` in bgpd's config file).
+TEST(FrrRunningConfig, FlagsFollowTheDefaultsProfile) {
+  const std::string datacenter =
+      "frr version 8.4.4\nfrr defaults datacenter\nhostname vm\nbgp no-rib\n!\n"
+      "router bgp 65001\n neighbor 10.9.9.9 remote-as 65000\nexit\n!\nend\n";
+  auto dc = parse_running_config(datacenter);
+  ASSERT_TRUE(dc) << dc.error().message();
+  EXPECT_FALSE(dc->ebgp_requires_policy);
+  EXPECT_TRUE(dc->network_import_check);
+  auto dc_on = parse_running_config(
+      "frr defaults datacenter\nrouter bgp 65001\n bgp ebgp-requires-policy\n no bgp network import-check\nexit\n");
+  ASSERT_TRUE(dc_on);
+  EXPECT_TRUE(dc_on->ebgp_requires_policy);
+  EXPECT_FALSE(dc_on->network_import_check);
+  // In step under the datacenter profile too: nothing to re-apply every round.
+  auto in_step = *dc;
+  in_step.router_id = "10.1.1.10";
+  in_step.network_import_check = false;
+  in_step.neighbors = {FrrNeighbor{"10.99.0.2", "65000", "bngkit"}};
+  EXPECT_TRUE(plan_changes(bng_speaker(), {}, in_step).empty());
+}
+
 TEST(FrrSummaryJson, PeersWithStateAndPrefixCounts) {
   auto peers = parse_bgp_summary(fixture("summary_established_idle.json"));
   ASSERT_TRUE(peers) << peers.error().message();

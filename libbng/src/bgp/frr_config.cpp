@@ -8,6 +8,7 @@
 #include <charconv>
 #include <map>
 #include <set>
+#include <span>
 
 namespace bngkit::bng::bgp {
 
@@ -69,6 +70,10 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
   enum class Where { top, instance, other_block } where = Where::top;
   bool in_ipv4_unicast = false;
   bool seen_instance = false;
+  // Flags bgpd prints only when they differ from the `frr defaults` profile's default.
+  std::string profile = "traditional";
+  std::optional<bool> requires_policy;
+  std::optional<bool> import_check;
   std::map<std::string, std::size_t, std::less<>> neighbor_at;
   auto neighbor = [&](std::string_view address) -> FrrNeighbor& {
     auto it = neighbor_at.find(address);
@@ -92,6 +97,10 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
     if (!indented) {
       // A top-level line: `exit` closes the block it belongs to; a new block opens.
       in_ipv4_unicast = false;
+      if (words.size() == 3 && words[0] == "frr" && words[1] == "defaults") {
+        profile = std::string(words[2]);
+        continue;
+      }
       if (words.front() == "exit" || words.front() == "end") {
         where = Where::top;
         continue;
@@ -141,17 +150,21 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
     }
     if (words.size() == 3 && words[0] == "bgp" && words[1] == "router-id") {
       cfg.router_id = std::string(words[2]);
-    } else if (words.size() == 3 && words[0] == "no" && words[1] == "bgp" && words[2] == "ebgp-requires-policy") {
-      cfg.ebgp_requires_policy = false;
-    } else if (words.size() == 4 && words[0] == "no" && words[1] == "bgp" && words[2] == "network" &&
-               words[3] == "import-check") {
-      cfg.network_import_check = false;
+    } else if (auto flag = words.front() == "no" ? std::span(words).subspan(1) : std::span(words);
+               flag.size() == 2 && flag[0] == "bgp" && flag[1] == "ebgp-requires-policy") {
+      requires_policy = words.front() != "no";
+    } else if (flag.size() == 3 && flag[0] == "bgp" && flag[1] == "network" && flag[2] == "import-check") {
+      import_check = words.front() != "no";
     } else if (words.size() >= 3 && words[0] == "neighbor") {
       auto& n = neighbor(words[1]);
       if (words[2] == "remote-as" && words.size() >= 4) n.remote_as = std::string(words[3]);
       else if (words[2] == "description") n.description = std::string(rest_after(line, "description"));
     }
   }
+  // FRR 8.4: RFC 8212 policy is off by default in the datacenter profile, on otherwise;
+  // import-check is on in every profile.
+  cfg.ebgp_requires_policy = requires_policy.value_or(profile != "datacenter");
+  cfg.network_import_check = import_check.value_or(true);
   cfg.networks = canonical(std::move(cfg.networks));
   return cfg;
 }
