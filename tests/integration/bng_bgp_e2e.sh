@@ -143,6 +143,18 @@ check "DELETE /admin/drain" lab_api /admin/drain -X DELETE -o /dev/null
 check "the end of the drain announced the aggregate again" eventually 10 upstream_has 10.0.1.0/24
 check "... and the host route" eventually 5 upstream_has "$ip1/32"
 
+# A lease that ends takes its host route with it; a new bind brings it back.
+check "DELETE /api/v1/leases/$ip1" lab_api "/api/v1/leases/$ip1" -X DELETE -o /dev/null
+check "the ended lease's host route was withdrawn" eventually 10 upstream_lacks "$ip1/32"
+check "... the aggregate stays" upstream_has 10.0.1.0/24
+ip1=$(lab_udhcpc)
+check "a new bind ($ip1) is announced again" eventually 10 upstream_has "$ip1/32"
+if command -v promtool >/dev/null; then
+  ip netns exec "$LAB_SRV" curl -sf http://127.0.0.1:9090/metrics >"$LAB_DIR/metrics.txt"
+  check "/metrics with the bng_bgp_* series passes promtool check metrics" \
+    bash -c "promtool check metrics <'$LAB_DIR/metrics.txt'"
+fi
+
 # SIGHUP: host routes off is live; the aggregate stays.
 sed -i 's/^announce_host_routes = true/announce_host_routes = false/' "$LAB_DIR/bng.toml"
 kill -HUP "$LAB_BNG_PID"
