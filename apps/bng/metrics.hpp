@@ -1,5 +1,6 @@
-// The bng daemon's Prometheus metrics, every one driven by Gateway state: kernel counters
-// from the fast path's per-CPU map, slow-path counters and latency, leases, pools.
+// The bng daemon's Prometheus metrics, every one driven by real state: kernel counters
+// from the fast path's per-CPU map, slow-path counters and latency, leases, pools, and
+// the BGP announcer (FRR reachable, peers by state, prefixes, reconcile errors).
 #pragma once
 
 #include <bngkit/bng/bgp/route_announcer.hpp>

@@ -148,13 +148,14 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
       }
       continue;
     }
+    const bool negated = words.front() == "no";
+    const auto flag = std::span(words).subspan(negated ? 1 : 0);  // "[no] bgp ..."
     if (words.size() == 3 && words[0] == "bgp" && words[1] == "router-id") {
       cfg.router_id = std::string(words[2]);
-    } else if (auto flag = words.front() == "no" ? std::span(words).subspan(1) : std::span(words);
-               flag.size() == 2 && flag[0] == "bgp" && flag[1] == "ebgp-requires-policy") {
-      requires_policy = words.front() != "no";
+    } else if (flag.size() == 2 && flag[0] == "bgp" && flag[1] == "ebgp-requires-policy") {
+      requires_policy = !negated;
     } else if (flag.size() == 3 && flag[0] == "bgp" && flag[1] == "network" && flag[2] == "import-check") {
-      import_check = words.front() != "no";
+      import_check = !negated;
     } else if (words.size() >= 3 && words[0] == "neighbor") {
       auto& n = neighbor(words[1]);
       if (words[2] == "remote-as" && words.size() >= 4) n.remote_as = std::string(words[3]);
