@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace bngkit::bngd {
 
 namespace bgp = bng::bgp;
@@ -61,6 +63,12 @@ void BgpAnnouncements::refresh() {
     else spdlog::warn("bgp: FRR bgpd unreachable ({}); DHCP keeps serving, retrying every {}s", s.last_error,
                       std::chrono::duration_cast<std::chrono::seconds>(config_.bgp.reconcile_interval).count());
     frr_was_up_ = s.frr_up;
+  }
+  if (s.frr_up && s.announced_prefixes != announced_logged_) {
+    spdlog::info("bgp: FRR holds {} prefix(es); peers established: {}/{}", s.announced_prefixes,
+                 std::count_if(s.peers.begin(), s.peers.end(), [](const auto& p) { return p.established(); }),
+                 s.peers.size());
+    announced_logged_ = s.announced_prefixes;
   }
   if (s.last_error != last_error_logged_) {
     if (!s.last_error.empty() && s.frr_up) spdlog::warn("bgp: reconcile failed: {}", s.last_error);

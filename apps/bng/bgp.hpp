@@ -52,6 +52,7 @@ class BgpAnnouncements {
   boost::asio::steady_timer timer_;
   bool frr_was_up_ = true;  // for logging transitions only
   std::string last_error_logged_;
+  std::optional<std::size_t> announced_logged_;
 };
 
 }  // namespace bngkit::bngd
