@@ -156,12 +156,17 @@ TEST_F(FrrBgpd, OwnsOnlyItsNeighboursAndFollowsTheAs) {
   a->set_prefixes({Prefix::parse("10.0.1.0/24").value()});
   ASSERT_TRUE(a->reconcile_now());
   // An operator adds a neighbour by hand; the BNG's neighbour list changes.
-  ASSERT_TRUE(vtysh({"configure terminal", "router bgp 65001", "neighbor 198.51.100.9 remote-as 65100"}));
+  // They also turn off `bgp default ipv4-unicast`: new neighbours need `activate`.
+  ASSERT_TRUE(vtysh({"configure terminal", "router bgp 65001", "neighbor 198.51.100.9 remote-as 65100",
+                     "no bgp default ipv4-unicast"}));
   ASSERT_TRUE(a->set_speaker({65001, "10.1.1.10", {{"192.0.2.2", 65000}}}));
-  ASSERT_TRUE(a->reconcile_now());
+  auto r1 = a->reconcile_now();
+  ASSERT_TRUE(r1) << r1.error().message();
+  EXPECT_TRUE(a->status().in_step);
   auto text = vtysh({"show running-config"}).value_or("");
   EXPECT_THAT(text, Not(HasSubstr("neighbor 192.0.2.1 ")));
   EXPECT_THAT(text, HasSubstr("neighbor 192.0.2.2 remote-as 65000"));
+  EXPECT_THAT(text, HasSubstr("neighbor 192.0.2.2 activate"));
   EXPECT_THAT(text, HasSubstr("neighbor 198.51.100.9 remote-as 65100"));
 
   // Another local AS: bgpd holds one default instance, so it is replaced whole.

@@ -113,6 +113,42 @@ TEST(FrrRunningConfig, FlagsFollowTheDefaultsProfile) {
   EXPECT_TRUE(plan_changes(bng_speaker(), {}, in_step).empty());
 }
 
+// Captured from bgpd 8.4.4: with `no bgp default ipv4-unicast` neighbours need `activate`
+// in the address family; with the default, only a deactivation is printed.
+TEST(FrrRunningConfig, Ipv4UnicastActivation) {
+  const auto off = parse_running_config(
+      "router bgp 65001\n no bgp default ipv4-unicast\n neighbor 10.99.0.2 remote-as 65000\n"
+      " neighbor 10.99.0.3 remote-as 65000\n neighbor 10.99.0.3 description bngkit\n !\n"
+      " address-family ipv4 unicast\n  neighbor 10.99.0.2 activate\n exit-address-family\nexit\n");
+  ASSERT_TRUE(off) << off.error().message();
+  EXPECT_FALSE(off->default_ipv4_unicast);
+  ASSERT_EQ(off->neighbors.size(), 2u);
+  EXPECT_TRUE(off->neighbors[0].ipv4_activated);
+  EXPECT_FALSE(off->neighbors[1].ipv4_activated);
+  const SpeakerConfig s{65001, "10.1.1.10", {{"10.99.0.3", 65000}, {"10.99.0.4", 65000}}};
+  auto actual = *off;
+  actual.router_id = "10.1.1.10";
+  actual.ebgp_requires_policy = false;
+  actual.network_import_check = false;
+  EXPECT_THAT(plan_changes(s, {}, actual).ipv4_commands,
+              ElementsAre("neighbor 10.99.0.3 activate", "neighbor 10.99.0.4 activate"));
+
+  const auto on = parse_running_config(
+      "router bgp 65001\n neighbor 10.99.0.3 remote-as 65000\n neighbor 10.99.0.3 description bngkit\n !\n"
+      " address-family ipv4 unicast\n  no neighbor 10.99.0.3 activate\n exit-address-family\nexit\n");
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->default_ipv4_unicast);
+  EXPECT_FALSE(on->neighbors[0].ipv4_activated);
+  auto in_step = *on;
+  in_step.router_id = "10.1.1.10";
+  in_step.ebgp_requires_policy = false;
+  in_step.network_import_check = false;
+  const SpeakerConfig one{65001, "10.1.1.10", {{"10.99.0.3", 65000}}};
+  EXPECT_THAT(plan_changes(one, {}, in_step).ipv4_commands, ElementsAre("neighbor 10.99.0.3 activate"));
+  in_step.neighbors[0].ipv4_activated = true;
+  EXPECT_TRUE(plan_changes(one, {}, in_step).empty());
+}
+
 TEST(FrrSummaryJson, PeersWithStateAndPrefixCounts) {
   auto peers = parse_bgp_summary(fixture("summary_established_idle.json"));
   ASSERT_TRUE(peers) << peers.error().message();

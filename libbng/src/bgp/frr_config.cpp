@@ -74,6 +74,7 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
   std::string profile = "traditional";
   std::optional<bool> requires_policy;
   std::optional<bool> import_check;
+  std::map<std::string, bool, std::less<>> activated;  // explicit [no] neighbor X activate
   std::map<std::string, std::size_t, std::less<>> neighbor_at;
   auto neighbor = [&](std::string_view address) -> FrrNeighbor& {
     auto it = neighbor_at.find(address);
@@ -136,8 +137,13 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
       in_ipv4_unicast = false;
       continue;
     }
+    const bool negated = words.front() == "no";
+    const auto flag = std::span(words).subspan(negated ? 1 : 0);  // "[no] bgp ...", "[no] neighbor ..."
     if (in_ipv4_unicast) {
-      if (words[0] == "network" && words.size() >= 2) {
+      if (flag.size() == 3 && flag[0] == "neighbor" && flag[2] == "activate") {
+        neighbor(flag[1]);
+        activated[std::string(flag[1])] = !negated;
+      } else if (words[0] == "network" && words.size() >= 2) {
         auto p = Prefix::parse(words[1]);
         if (!p) {
           return make_error(std::errc::invalid_argument, "running config line " + std::to_string(line_no) +
@@ -148,14 +154,14 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
       }
       continue;
     }
-    const bool negated = words.front() == "no";
-    const auto flag = std::span(words).subspan(negated ? 1 : 0);  // "[no] bgp ..."
     if (words.size() == 3 && words[0] == "bgp" && words[1] == "router-id") {
       cfg.router_id = std::string(words[2]);
     } else if (flag.size() == 2 && flag[0] == "bgp" && flag[1] == "ebgp-requires-policy") {
       requires_policy = !negated;
     } else if (flag.size() == 3 && flag[0] == "bgp" && flag[1] == "network" && flag[2] == "import-check") {
       import_check = !negated;
+    } else if (flag.size() == 3 && flag[0] == "bgp" && flag[1] == "default" && flag[2] == "ipv4-unicast") {
+      cfg.default_ipv4_unicast = !negated;
     } else if (words.size() >= 3 && words[0] == "neighbor") {
       auto& n = neighbor(words[1]);
       if (words[2] == "remote-as" && words.size() >= 4) n.remote_as = std::string(words[3]);
@@ -166,6 +172,11 @@ Result<FrrBgpConfig> parse_running_config(std::string_view text) {
   // import-check is on in every profile.
   cfg.ebgp_requires_policy = requires_policy.value_or(profile != "datacenter");
   cfg.network_import_check = import_check.value_or(true);
+  // A neighbour takes part in ipv4 unicast by default unless "no bgp default ipv4-unicast".
+  for (auto& n : cfg.neighbors) {
+    auto it = activated.find(n.address);
+    n.ipv4_activated = it != activated.end() ? it->second : cfg.default_ipv4_unicast;
+  }
   cfg.networks = canonical(std::move(cfg.networks));
   return cfg;
 }
@@ -243,6 +254,14 @@ ChangePlan plan_changes(const SpeakerConfig& speaker, const std::vector<Prefix>&
     if (have == base.neighbors.end() || have->description != kNeighborDescription) {
       plan.router_commands.push_back("neighbor " + n.address + " description " + std::string(kNeighborDescription));
     }
+  }
+
+  // Without `bgp default ipv4-unicast` a neighbour exchanges no ipv4 routes until activated.
+  for (const auto& n : wanted) {
+    auto have = std::find_if(base.neighbors.begin(), base.neighbors.end(),
+                             [&](const FrrNeighbor& f) { return f.address == n.address; });
+    const bool active = have != base.neighbors.end() ? have->ipv4_activated : base.default_ipv4_unicast;
+    if (!active) plan.ipv4_commands.push_back("neighbor " + n.address + " activate");
   }
 
   const auto want = canonical(prefixes);

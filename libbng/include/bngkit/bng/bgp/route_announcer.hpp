@@ -50,6 +50,7 @@ struct FrrNeighbor {
   std::string address;
   std::string remote_as;  ///< "65000", or "internal"/"external"
   std::string description;
+  bool ipv4_activated = true;  ///< exchanges ipv4 unicast routes (`neighbor X activate`)
   bool operator==(const FrrNeighbor&) const = default;
 };
 
@@ -60,6 +61,7 @@ struct FrrBgpConfig {
   std::string router_id;                  ///< empty when not set
   bool ebgp_requires_policy = true;       ///< false once "no bgp ebgp-requires-policy" is set
   bool network_import_check = true;       ///< false once "no bgp network import-check" is set
+  bool default_ipv4_unicast = true;       ///< false once "no bgp default ipv4-unicast" is set
   std::vector<FrrNeighbor> neighbors;
   std::vector<Prefix> networks;           ///< `network` statements of address-family ipv4 unicast
 };
