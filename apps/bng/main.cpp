@@ -127,16 +127,8 @@ int run(const std::string& config_path) {
                c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
                started.fast_path_attached ? "attached" : "off", started.leases_bound);
 
-  // BGP: announce the pools (and host routes) through FRR; FRR trouble never stops DHCP.
+  // BGP through FRR, started once everything else serves (see below); FRR trouble never stops DHCP.
   std::unique_ptr<bngd::BgpAnnouncements> bgp;
-  if (c.bgp.enabled) {
-    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
-    if (!started_bgp) {
-      spdlog::error("start-up failed: {}", started_bgp.error().message());
-      return 1;
-    }
-    bgp = std::move(started_bgp).value();
-  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   bngd::Metrics metrics(*registry);
@@ -158,8 +150,10 @@ int run(const std::string& config_path) {
                                 : ops::CheckResult{true, "taking new subscribers"};
   });
 
-  if (bgp) {
-    health.add(ops::HealthChecks::Kind::readiness, "bgp", [&bgp] { return bgp->health(); });
+  if (c.bgp.enabled) {
+    health.add(ops::HealthChecks::Kind::readiness, "bgp", [&bgp] {
+      return bgp ? bgp->health() : ops::CheckResult{false, "starting"};
+    });
   }
 
   auto api_router = std::make_shared<ops::Router>();
@@ -197,6 +191,15 @@ int run(const std::string& config_path) {
   }
   spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
                c.metrics.path);
+  // Announce only now: a start-up that fails above leaves nothing announced for a dead node.
+  if (c.bgp.enabled) {
+    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
+    if (!started_bgp) {
+      spdlog::error("start-up failed: {}", started_bgp.error().message());
+      return 1;
+    }
+    bgp = std::move(started_bgp).value();
+  }
   // Serving DHCP, API and metrics: ready for systemd (Type=notify) from here on.
   (void)sd_notifyf(0, "READY=1\nSTATUS=serving DHCP on %s", c.interfaces.subscriber.c_str());
 
