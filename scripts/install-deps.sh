@@ -23,6 +23,7 @@ RUNTIME_PKGS=(
   python3-yaml               # the Kubernetes manifest check (tests/deploy)
   tshark                     # fault tests: which ACKs really left (tests/integration/bng_faults_e2e.sh)
   etcd-server etcd-client
+  frr                        # zebra + bgpd: the BNG's route announcer and the upstream router in bng_bgp_e2e
 )
 
 missing=()

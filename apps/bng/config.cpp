@@ -3,6 +3,7 @@
 
 #include <bngkit/ops/config.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -80,6 +81,40 @@ pool::PoolConfig read_pool(ConfigReader& r, const DhcpConfig& dhcp) {
     }
   }
   return p;
+}
+
+// [bgp]: the speaker FRR is told to be, and how the daemon reaches FRR.
+void read_bgp(ConfigReader& bgp, BgpConfig& b) {
+  bgp.reject_unknown({"enabled", "local_as", "router_id", "neighbors", "vtysh", "vty_socket", "announce_host_routes",
+                      "reconcile_interval", "command_timeout"});
+  set_if(bgp.boolean("enabled"), b.enabled);
+  if (auto as = bgp.integer("local_as", b.enabled, 1, 4294967295)) b.local_as = static_cast<std::uint32_t>(*as);
+  if (auto id = read_ip(bgp, "router_id", b.enabled)) b.router_id = id->to_string();
+  std::vector<std::string> seen;
+  for (auto& n : bgp.table_array("neighbors")) {
+    n.reject_unknown({"address", "remote_as"});
+    BgpNeighbor nb;
+    if (auto ip = read_ip(n, "address", true)) nb.address = ip->to_string();
+    if (auto as = n.integer("remote_as", true, 1, 4294967295)) nb.remote_as = static_cast<std::uint32_t>(*as);
+    if (!nb.address.empty() && std::find(seen.begin(), seen.end(), nb.address) != seen.end()) {
+      n.fail("address", nb.address + " is already a neighbor");
+    }
+    seen.push_back(nb.address);
+    b.neighbors.push_back(std::move(nb));
+  }
+  if (b.enabled && b.neighbors.empty()) {
+    bgp.fail("neighbors", "needs at least one [[bgp.neighbors]] to announce to when bgp is enabled");
+  }
+  set_if(bgp.string("vtysh"), b.vtysh);
+  if (b.vtysh.empty()) bgp.fail("vtysh", "must name the vtysh binary");
+  set_if(bgp.string("vty_socket"), b.vty_socket);
+  set_if(bgp.boolean("announce_host_routes"), b.announce_host_routes);
+  set_if(bgp.duration("reconcile_interval"), b.reconcile_interval);
+  set_if(bgp.duration("command_timeout"), b.command_timeout);
+  if (b.reconcile_interval < std::chrono::seconds(1)) bgp.fail("reconcile_interval", "must be at least 1s");
+  if (b.command_timeout < std::chrono::milliseconds(100) || b.command_timeout > std::chrono::minutes(1)) {
+    bgp.fail("command_timeout", "must be between 100ms and 1m");
+  }
 }
 
 }  // namespace
@@ -216,19 +251,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     errors.push_back("dhcp.server_id: not set and the pool has no gateway to use instead");
   }
 
-  if (auto bgp = root.table("bgp")) {
-    bgp->reject_unknown({"enabled", "local_as", "router_id", "neighbors"});
-    set_if(bgp->boolean("enabled"), c.bgp.enabled);
-    if (auto as = bgp->integer("local_as", c.bgp.enabled, 1, 4294967295)) c.bgp.local_as = static_cast<std::uint32_t>(*as);
-    set_if(bgp->string("router_id", c.bgp.enabled), c.bgp.router_id);
-    for (auto& n : bgp->table_array("neighbors")) {
-      n.reject_unknown({"address", "remote_as"});
-      BgpNeighbor nb;
-      set_if(n.string("address", true), nb.address);
-      if (auto as = n.integer("remote_as", true, 1, 4294967295)) nb.remote_as = static_cast<std::uint32_t>(*as);
-      c.bgp.neighbors.push_back(std::move(nb));
-    }
-  }
+  if (auto bgp = root.table("bgp")) read_bgp(*bgp, c.bgp);
 
   if (auto m = root.table("metrics")) {
     m->reject_unknown({"enabled", "port", "path"});

@@ -92,11 +92,17 @@ struct BgpNeighbor {
   bool operator==(const BgpNeighbor&) const = default;
 };
 
+/// Route announcement through a running FRR bgpd (driven with vtysh).
 struct BgpConfig {
   bool enabled = false;
   std::uint32_t local_as = 0;
   std::string router_id;
   std::vector<BgpNeighbor> neighbors;
+  std::string vtysh = "vtysh";                   ///< the vtysh binary
+  std::string vty_socket;                        ///< FRR's --vty_socket directory; empty: FRR's default
+  bool announce_host_routes = false;             ///< a /32 per bound subscriber, beside the pool aggregates
+  std::chrono::milliseconds reconcile_interval{10'000};
+  std::chrono::milliseconds command_timeout{5'000};  ///< one vtysh call
   bool operator==(const BgpConfig&) const = default;
 };
 

@@ -1,6 +1,7 @@
 // bng: the BNG daemon. `bng run --config bng.toml` serves DHCP on the subscriber
 // interface (XDP fast path + slow path), the API on api.port and /metrics on metrics.port;
 // `bng validate --config bng.toml` checks a config and exits.
+#include "bgp.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "reload.hpp"
@@ -60,7 +61,7 @@ boost::json::object lease_json(const bng::lease::Lease& l) {
           {"last_seen", bng::lease::to_epoch_seconds(l.last_seen)}};
 }
 
-void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
+void add_api_routes(ops::Router& router, bng::Gateway& gateway, std::function<void(bool)> on_drain) {
   router.add("GET", "/api/v1/leases", [&gateway](const ops::Request& req) {
     boost::json::array out;
     const auto state = req.query_param("state");
@@ -90,8 +91,9 @@ void add_api_routes(ops::Router& router, bng::Gateway& gateway) {
   });
   // Draining takes the node out of service for new subscribers (readiness fails too);
   // DELETE resumes.
-  auto drain = [&gateway](bool on) {
+  auto drain = [&gateway, on_drain](bool on) {
     gateway.set_draining(on);
+    if (on_drain) on_drain(on);
     spdlog::info(on ? "draining: no new subscribers, existing ones still served" : "drain ended: taking new subscribers");
     return ops::Response::json(200, boost::json::serialize(boost::json::object{{"draining", on}}));
   };
@@ -139,6 +141,9 @@ int run(const std::string& config_path) {
                c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
                started.fast_path_attached ? "attached" : "off", started.leases_bound);
 
+  // BGP through FRR, started once everything else serves (see below); FRR trouble never stops DHCP.
+  std::unique_ptr<bngd::BgpAnnouncements> bgp;
+
   auto registry = std::make_shared<prometheus::Registry>();
   bngd::Metrics metrics(*registry);
   bngd::SubscriberMetrics subscriber_metrics(*registry);
@@ -170,15 +175,23 @@ int run(const std::string& config_path) {
   });
 
   subs.add_health(health);
+  if (c.bgp.enabled) {
+    health.add(ops::HealthChecks::Kind::readiness, "bgp", [&bgp] {
+      return bgp ? bgp->health() : ops::CheckResult{false, "starting"};
+    });
+  }
 
   auto api_router = std::make_shared<ops::Router>();
   health.add_endpoints(*api_router);
-  add_api_routes(*api_router, gw);
+  add_api_routes(*api_router, gw, [&bgp](bool on) {
+    if (bgp) bgp->set_draining(on);
+  });
   subs.add_routes(*api_router);
-  auto refresh = [&metrics, &subscriber_metrics, &gw, &subs] {
+  auto refresh = [&metrics, &subscriber_metrics, &gw, &subs, &bgp] {
     const auto status = gw.status();
     metrics.update(status);
     subscriber_metrics.update(subs.status(), status);
+    if (bgp) metrics.update_bgp(bgp->status());
   };
   ops::add_metrics_endpoint(*api_router, registry, c.metrics.path, refresh);
   ops::HttpServer api(io, api_router);
@@ -206,6 +219,15 @@ int run(const std::string& config_path) {
   }
   spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
                c.metrics.path);
+  // Announce only now: a start-up that fails above leaves nothing announced for a dead node.
+  if (c.bgp.enabled) {
+    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
+    if (!started_bgp) {
+      spdlog::error("start-up failed: {}", started_bgp.error().message());
+      return 1;
+    }
+    bgp = std::move(started_bgp).value();
+  }
   // Serving DHCP, API and metrics: ready for systemd (Type=notify) from here on.
   (void)sd_notifyf(0, "READY=1\nSTATUS=serving DHCP on %s", c.interfaces.subscriber.c_str());
 
@@ -232,6 +254,9 @@ int run(const std::string& config_path) {
       return metrics.reloaded(false);
     }
     subs.reload(*next);
+    if (bgp) {
+      if (auto r = bgp->apply(*next); !r) spdlog::error("reload: {}", r.error().message());
+    }
     if (next->log != running.log) {
       auto fmt = ops::parse_log_format(next->log.format);
       if (auto r = ops::setup_logging(fmt ? *fmt : ops::LogFormat::text, next->log.level, "bng"); !r) {
@@ -264,6 +289,7 @@ int run(const std::string& config_path) {
     io.stop();
   });
   io.run();
+  if (bgp) bgp->shutdown();  // withdraw the announcements before the process goes
   // Accounting still in flight gets a moment; what is not acknowledged stays queued on disk.
   subs.stop(io, std::chrono::seconds(2));
   spdlog::info("stopped");

@@ -59,7 +59,18 @@ Metrics::Metrics(prometheus::Registry& r)
       event_errors_(BuildCounter().Name("bng_dhcp_fastpath_event_errors_total")
                         .Help("Ring buffer events of kernel-served leases that could not be applied").Register(r)),
       cache_errors_(BuildCounter().Name("bng_fastpath_cache_errors_total")
-                        .Help("Bound leases the kernel cache refused (served by the slow path)").Register(r)) {}
+                        .Help("Bound leases the kernel cache refused (served by the slow path)").Register(r)),
+      bgp_frr_up_(BuildGauge().Name("bng_bgp_frr_up")
+                      .Help("1 while FRR bgpd answered the last reconcile through vtysh").Register(r)),
+      bgp_peers_(BuildGauge().Name("bng_bgp_peers").Help("BGP neighbours by session state, as FRR reports them").Register(r)),
+      bgp_announced_(BuildGauge().Name("bng_bgp_announced_prefixes")
+                         .Help("Prefixes FRR holds as network statements (read back at the last reconcile)").Register(r)),
+      bgp_desired_(BuildGauge().Name("bng_bgp_desired_prefixes")
+                       .Help("Prefixes the BNG wants announced now (0 while draining)").Register(r)),
+      bgp_reconciles_(BuildCounter().Name("bng_bgp_reconciles_total")
+                          .Help("Reconcile rounds against FRR").Register(r)),
+      bgp_reconcile_errors_(BuildCounter().Name("bng_bgp_reconcile_errors_total")
+                                .Help("Reconcile rounds that failed (FRR unreachable, command refused)").Register(r)) {}
 
 void Metrics::observe(const bng::RequestRecord& record) {
   std::lock_guard lock(mutex_);
@@ -113,6 +124,25 @@ void Metrics::update(const bng::GatewayStatus& s) {
     pool_addresses_.Add({{"pool", p.pool_id}, {"state", "free"}}).Set(static_cast<double>(p.free));
     pool_utilisation_.Add({{"pool", p.pool_id}}).Set(p.used_ratio());
   }
+}
+
+void Metrics::update_bgp(const bng::bgp::AnnouncerStatus& s) {
+  // The FSM states FRR names; every one is set each time so a peer that moves on leaves 0.
+  static constexpr const char* kStates[] = {"Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"};
+  std::map<std::string, double> by_state;
+  for (const char* state : kStates) by_state[state] = 0;
+  for (const auto& p : s.peers) {
+    auto it = by_state.find(p.state);
+    if (it != by_state.end()) ++it->second;
+    else ++by_state["other"];
+  }
+  std::lock_guard lock(mutex_);
+  bgp_frr_up_.Add({}).Set(s.frr_up ? 1 : 0);
+  for (const auto& [state, n] : by_state) bgp_peers_.Add({{"state", state}}).Set(n);
+  bgp_announced_.Add({}).Set(static_cast<double>(s.announced_prefixes));
+  bgp_desired_.Add({}).Set(static_cast<double>(s.desired_prefixes));
+  ops::sync_counter(bgp_reconciles_.Add({}), static_cast<double>(s.reconciles));
+  ops::sync_counter(bgp_reconcile_errors_.Add({}), static_cast<double>(s.reconcile_failures));
 }
 
 void Metrics::reloaded(bool applied) {

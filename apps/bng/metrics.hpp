@@ -1,7 +1,9 @@
-// The bng daemon's Prometheus metrics, every one driven by Gateway state: kernel counters
-// from the fast path's per-CPU map, slow-path counters and latency, leases, pools.
+// The bng daemon's Prometheus metrics, every one driven by real state: kernel counters
+// from the fast path's per-CPU map, slow-path counters and latency, leases, pools, and
+// the BGP announcer (FRR reachable, peers by state, prefixes, reconcile errors).
 #pragma once
 
+#include <bngkit/bng/bgp/route_announcer.hpp>
 #include <bngkit/bng/gateway.hpp>
 
 #include <prometheus/counter.h>
@@ -24,6 +26,8 @@ class Metrics {
   void update(const bng::GatewayStatus& status);
   /// After each SIGHUP: whether the new configuration was applied.
   void reloaded(bool applied);
+  /// Before each scrape, when [bgp] is enabled: mirror the route announcer's state.
+  void update_bgp(const bng::bgp::AnnouncerStatus& status);
 
  private:
   prometheus::Registry& registry_;
@@ -44,6 +48,12 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& renewals_recorded_;
   prometheus::Family<prometheus::Counter>& event_errors_;
   prometheus::Family<prometheus::Counter>& cache_errors_;
+  prometheus::Family<prometheus::Gauge>& bgp_frr_up_;
+  prometheus::Family<prometheus::Gauge>& bgp_peers_;
+  prometheus::Family<prometheus::Gauge>& bgp_announced_;
+  prometheus::Family<prometheus::Gauge>& bgp_desired_;
+  prometheus::Family<prometheus::Counter>& bgp_reconciles_;
+  prometheus::Family<prometheus::Counter>& bgp_reconcile_errors_;
   std::mutex mutex_;
 };
 

@@ -34,6 +34,15 @@ std::optional<RadiusConfig> radius_transport(std::optional<RadiusConfig> r) {
   return r;
 }
 
+// [bgp] without what a reload hands to the running announcer (speaker and host routes).
+BgpConfig bgp_process(BgpConfig b) {
+  b.local_as = 0;
+  b.router_id.clear();
+  b.neighbors.clear();
+  b.announce_host_routes = false;
+  return b;
+}
+
 }  // namespace
 
 std::vector<std::string> restart_needed(const Config& running, const Config& next) {
@@ -47,7 +56,8 @@ std::vector<std::string> restart_needed(const Config& running, const Config& nex
   check(radius_transport(running.radius) == radius_transport(next.radius),
         "radius (servers, timeouts, authorize, accounting, NAS identity, dae)");
   check(dhcp_identity(running.dhcp) == dhcp_identity(next.dhcp), "dhcp (pool_id, server_id)");
-  check(running.bgp == next.bgp, "bgp");
+  check(bgp_process(running.bgp) == bgp_process(next.bgp),
+        "bgp (enabled, vtysh, vty_socket, reconcile_interval, command_timeout)");
   check(running.metrics == next.metrics, "metrics");
   check(running.api == next.api, "api");
   check(running.fastpath == next.fastpath, "fastpath");
