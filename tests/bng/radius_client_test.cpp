@@ -299,6 +299,7 @@ TEST_F(RadiusClientTest, InFlightLimitFailsClearly) {
   auto client = Client::create(io, options).value();
   std::vector<Outcome> outcomes(257);
   for (auto& o : outcomes) client->send(accounting_request("x"), o.callback());
+  EXPECT_FALSE(outcomes.back().done()) << "even a refusal is not delivered inside send()";
   ASSERT_TRUE(run_until(io, [&] { return outcomes.back().done(); }));
   ASSERT_FALSE(outcomes.back().result->ok());
   EXPECT_EQ(outcomes.back().result->error().code, std::errc::resource_unavailable_try_again);

@@ -123,6 +123,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::unordered_map<std::uint64_t, std::unique_ptr<Transaction>> transactions;
   std::uint64_t next_id = 1;
   bool stopped = false;
+  bool in_send = false;  // callbacks are deferred then: they never run inside send()
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> failed{0};
 
@@ -203,7 +204,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Transaction* raw = tx.get();
     transactions.emplace(raw->id, std::move(tx));
     in_flight.fetch_add(1, std::memory_order_relaxed);
+    in_send = true;
     try_server(*raw);
+    in_send = false;
   }
 
   /// Starts on order[position] (or a later server if that one has no free identifier).
@@ -415,6 +418,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Callback done = std::move(tx.done);
     transactions.erase(tx.id);  // tx is gone from here on
     in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (in_send) {
+      asio::post(io, [done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
+      return;
+    }
     done(std::move(result));
   }
 
