@@ -173,10 +173,23 @@ TEST(RadiusFreeRadius, FailsOverWhenTheFirstServerIsStopped) {
   ASSERT_TRUE(packet.add(attr::kAcctSessionId, "failover-1").ok());
   auto acct = exchange(io, *client, Request{std::move(packet), std::nullopt});
   ASSERT_TRUE(acct.ok()) << acct.error().message();
-  EXPECT_NE(second.detail().find("failover-1"), std::string::npos);
+  const std::string detail = second.detail();
+  EXPECT_NE(detail.find("failover-1"), std::string::npos) << detail;
   EXPECT_EQ(first.detail().find("failover-1"), std::string::npos);
-  // It waited 2 x 300 ms on the first server: under a second, so Acct-Delay-Time stays out.
   EXPECT_EQ(client->stats().acct[0].timeouts, 1u);
+  // It waited 2 x 300 ms on the first server: under a second, so no Acct-Delay-Time yet.
+  EXPECT_EQ(detail.find("Acct-Delay-Time"), std::string::npos) << detail;
+
+  // The first server's acct port is held down now: straight to the second, and a caller's
+  // Acct-Delay-Time (time queued before the client had the record) goes out as given.
+  Packet late(Code::kAccountingRequest, 0);
+  ASSERT_TRUE(late.add(attr::kUserName, "alice").ok());
+  late.add_integer(attr::kAcctStatusType, static_cast<std::uint32_t>(AcctStatusType::kStop));
+  ASSERT_TRUE(late.add(attr::kAcctSessionId, "failover-1").ok());
+  late.add_integer(attr::kAcctDelayTime, 4);  // already queued for 4 s before the client saw it
+  auto stop = exchange(io, *client, Request{std::move(late), std::nullopt});
+  ASSERT_TRUE(stop.ok()) << stop.error().message();
+  EXPECT_NE(second.detail().find("Acct-Delay-Time = 4"), std::string::npos) << second.detail();
 }
 
 /// radclient in a thread while the test's io_context serves the DAE server.
