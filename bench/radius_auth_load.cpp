@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   unsigned parallel = 0;
   double seconds = 0;
   po::options_description options("radius_auth_load");
-  options.add_options()("help", "this text")(
-      "server", po::value(&server)->required(), "RADIUS server address:auth-port")(
+  options.add_options()("help", "this text")("server", po::value(&server)->required(),
+                                             "RADIUS server address:auth-port")(
       "secret", po::value(&secret)->required(), "shared secret")(
       "count", po::value(&count)->default_value(20000), "requests to send")(
       "parallel", po::value(&parallel)->default_value(64), "requests in flight")(
@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
   latencies_ms.reserve(count);
   std::size_t sent = 0, accepted = 0, rejected = 0, failed = 0;
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(seconds));
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::function<void()> send_one = [&] {
     radius::Packet request(radius::Code::kAccessRequest, 0);
     (void)request.add(radius::attr::kUserName, user_prefix + std::to_string(sent));
@@ -86,23 +86,24 @@ int main(int argc, char** argv) {
                         static_cast<std::uint32_t>(radius::NasPortType::kEthernet));
     ++sent;
     const auto begun = Clock::now();
-    (*client)->send(radius::Request{std::move(request), password},
-                    [&, begun](bngkit::Result<radius::Packet> reply) {
-                      if (!reply) {
-                        ++failed;
-                      } else if (reply->code == radius::Code::kAccessAccept) {
-                        ++accepted;
-                        latencies_ms.push_back(
-                            std::chrono::duration<double, std::milli>(Clock::now() - begun).count());
-                      } else {
-                        ++rejected;
-                      }
-                      if (sent < count && Clock::now() < deadline) {
-                        send_one();
-                      } else if (accepted + rejected + failed == sent) {
-                        (*client)->stop();  // its sockets' receives would keep io.run() going
-                      }
-                    });
+    (*client)->send(
+        radius::Request{std::move(request), password},
+        [&, begun](bngkit::Result<radius::Packet> reply) {
+          if (!reply) {
+            ++failed;
+          } else if (reply->code == radius::Code::kAccessAccept) {
+            ++accepted;
+            latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - begun).count());
+          } else {
+            ++rejected;
+          }
+          if (sent < count && Clock::now() < deadline) {
+            send_one();
+          } else if (accepted + rejected + failed == sent) {
+            (*client)->stop();  // its sockets' receives would keep io.run() going
+          }
+        });
   };
   for (unsigned i = 0; i < parallel && sent < count; ++i) send_one();
   io.run();
@@ -111,8 +112,9 @@ int main(int argc, char** argv) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
   auto percentile = [&](double p) {
     if (latencies_ms.empty()) return 0.0;
-    return latencies_ms[std::min(latencies_ms.size() - 1,
-                                 static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size())))];
+    return latencies_ms[std::min(
+        latencies_ms.size() - 1,
+        static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size())))];
   };
   const auto stats = (*client)->stats();
   std::printf(

@@ -243,7 +243,8 @@ TEST_F(RadiusClientTest, AccountingRetransmissionsUpdateAcctDelayTimeAndAreResig
   packet.add_integer(attr::kAcctDelayTime, 5);  // the caller already waited 5 s
   Outcome outcome;
   client->send(std::move(packet), outcome.callback());
-  ASSERT_TRUE(run_until(io, [&] { return outcome.done(); }, 4000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return outcome.done(); }, 4000ms));
   ASSERT_TRUE(outcome.result->ok()) << outcome.result->error().message();
   EXPECT_EQ(outcome.result->value().code, Code::kAccountingResponse);
 
@@ -281,7 +282,8 @@ TEST_F(RadiusClientTest, ThousandsInFlightUseMoreSourceSocketsAndAllAreAnswered)
                  [&](Result<Packet> r) { r.ok() ? ++accepted : ++failed; });
   }
   EXPECT_EQ(client->stats().in_flight, kRequests);
-  ASSERT_TRUE(run_until(io, [&] { return accepted + failed == kRequests; }, 10000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return accepted + failed == kRequests; }, 10000ms));
   EXPECT_EQ(accepted, kRequests);
   const auto stats = client->stats();
   EXPECT_EQ(stats.auth[0].sockets, (kRequests + 255) / 256);
@@ -312,7 +314,8 @@ TEST_F(RadiusClientTest, StopCancelsEverythingInFlight) {
   server.mode = FakeServer::Mode::kSilent;
   auto client = make_client({server_config(server, "stop")}, 5000ms);
   std::vector<Outcome> outcomes(3);
-  for (auto& o : outcomes) client->send(Request{access_request("eve"), std::string("pw")}, o.callback());
+  for (auto& o : outcomes)
+    client->send(Request{access_request("eve"), std::string("pw")}, o.callback());
   ASSERT_TRUE(run_until(io, [&] { return server.received.size() == 3; }));
   client->stop();
   for (auto& o : outcomes) {

@@ -45,7 +45,8 @@ std::unique_ptr<Client> make_client(asio::io_context& io, std::vector<ServerConf
 Result<Packet> exchange(asio::io_context& io, Client& client, Request request) {
   std::optional<Result<Packet>> result;
   client.send(std::move(request), [&](Result<Packet> r) { result.emplace(std::move(r)); });
-  if (!run_until(io, [&] { return result.has_value(); }, 10s)) {
+  if (!run_until(
+          io, [&] { return result.has_value(); }, 10s)) {
     return make_error(std::errc::timed_out, "test: no callback within 10 s");
   }
   return std::move(*result);
@@ -209,7 +210,8 @@ struct RadclientRun {
     if (thread.joinable()) thread.join();
   }
   void wait(asio::io_context& io) {
-    run_until(io, [this] { return done.load(); }, 15s);
+    run_until(
+        io, [this] { return done.load(); }, 15s);
     if (thread.joinable()) thread.join();
   }
 };
@@ -222,17 +224,17 @@ TEST(RadiusFreeRadius, DaeServerAnswersRadclientDisconnectAndCoa) {
   options.port = 0;
   options.clients = {{"127.0.0.1", "coa-secret"}};
   std::vector<std::string> seen;
-  auto server = DaeServer::create(io, options, [&](const Packet& request, const DaeSource&,
-                                                   DaeServer::Respond respond) {
-    const auto* session = request.find(attr::kAcctSessionId);
-    const std::string id = session ? std::string(session->text()) : "";
-    seen.push_back(std::string(code_name(request.code)) + " " + id);
-    if (id == "sess-42") {
-      respond(DaeReply::make_ack());
-    } else {
-      respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
-    }
-  });
+  auto server = DaeServer::create(
+      io, options, [&](const Packet& request, const DaeSource&, DaeServer::Respond respond) {
+        const auto* session = request.find(attr::kAcctSessionId);
+        const std::string id = session ? std::string(session->text()) : "";
+        seen.push_back(std::string(code_name(request.code)) + " " + id);
+        if (id == "sess-42") {
+          respond(DaeReply::make_ack());
+        } else {
+          respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
+        }
+      });
   ASSERT_TRUE(server.ok()) << server.error().message();
   const std::string target = "127.0.0.1:" + std::to_string((*server)->port());
 

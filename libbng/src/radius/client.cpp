@@ -1,10 +1,9 @@
 // RADIUS client on Asio: transactions, identifier slots per source socket, retransmission,
 // failover, dead-time hold-down, reply verification and counters.
-#include <bngkit/bng/radius/auth.hpp>
-#include <bngkit/bng/radius/client.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <bngkit/bng/radius/auth.hpp>
+#include <bngkit/bng/radius/client.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
@@ -63,9 +62,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       std::size_t i = 0;
       while (i < LatencyHistogram::kBounds.size() && seconds > LatencyHistogram::kBounds[i]) ++i;
       buckets[i].fetch_add(1, std::memory_order_relaxed);
-      latency_sum_ns.fetch_add(
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
-          std::memory_order_relaxed);
+      latency_sum_ns.fetch_add(static_cast<std::uint64_t>(
+                                   std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
+                               std::memory_order_relaxed);
       latency_count.fetch_add(1, std::memory_order_relaxed);
     }
     [[nodiscard]] ServerStats snapshot(Clock::time_point now) const {
@@ -147,12 +146,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Packet& packet = request.packet;
     const bool accounting = packet.code == Code::kAccountingRequest;
     if (!accounting && packet.code != Code::kAccessRequest) {
-      post_error(std::move(done),
-                 make_error(std::errc::invalid_argument,
-                            "RADIUS client sends Access-Request and Accounting-Request only, not " +
-                                std::string(code_name(packet.code).empty()
-                                                ? "code " + std::to_string(static_cast<int>(packet.code))
-                                                : code_name(packet.code))));
+      post_error(
+          std::move(done),
+          make_error(std::errc::invalid_argument,
+                     "RADIUS client sends Access-Request and Accounting-Request only, not " +
+                         std::string(code_name(packet.code).empty()
+                                         ? "code " + std::to_string(static_cast<int>(packet.code))
+                                         : code_name(packet.code))));
       return;
     }
     if (packet.find(attr::kUserPassword) != nullptr) {
@@ -236,9 +236,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (!tried.empty()) tried += ", ";
       tried += destination(tx, index).name;
     }
-    finish(tx, make_error(std::errc::timed_out,
-                          "no reply from any RADIUS server (tried " + tried + ", " +
-                              std::to_string(options.retries + 1) + " transmissions each)"));
+    finish(tx, make_error(std::errc::timed_out, "no reply from any RADIUS server (tried " + tried +
+                                                    ", " + std::to_string(options.retries + 1) +
+                                                    " transmissions each)"));
   }
 
   /// Takes an identifier on a socket to `dest`, opening a socket when all are full.
@@ -299,7 +299,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     packet.identifier = tx.identifier;
     Result<std::vector<std::uint8_t>> wire = std::vector<std::uint8_t>{};
     if (tx.accounting) {
-      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - tx.started);
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - tx.started);
       if (tx.caller_delay || waited.count() > 0) {
         // RFC 2866 5.2: how long the client has been trying to send this record.
         const auto delay = tx.caller_delay.value_or(0) + static_cast<std::uint32_t>(waited.count());
@@ -395,10 +396,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       return;
     }
     const auto code = static_cast<Code>(wire[0]);
-    const bool code_fits = tx->accounting ? code == Code::kAccountingResponse
-                                          : (code == Code::kAccessAccept ||
-                                             code == Code::kAccessReject ||
-                                             code == Code::kAccessChallenge);
+    const bool code_fits = tx->accounting
+                               ? code == Code::kAccountingResponse
+                               : (code == Code::kAccessAccept || code == Code::kAccessReject ||
+                                  code == Code::kAccessChallenge);
     if (!code_fits) return bad();
     VerifyOptions verify;
     verify.require_message_authenticator = options.require_message_authenticator;
@@ -509,7 +510,9 @@ Result<std::unique_ptr<Client>> Client::create(asio::io_context& io, ClientOptio
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
-void Client::send(Request request, Callback done) { impl_->send(std::move(request), std::move(done)); }
+void Client::send(Request request, Callback done) {
+  impl_->send(std::move(request), std::move(done));
+}
 
 void Client::send(Packet packet, Callback done) {
   impl_->send(Request{std::move(packet), std::nullopt}, std::move(done));
