@@ -331,6 +331,23 @@ TEST_F(RadiusClientTest, StopCancelsEverythingInFlight) {
   EXPECT_FALSE(late.result->ok());
 }
 
+TEST_F(RadiusClientTest, Ipv6ServerIsReachedAndNamedInBrackets) {
+  boost::system::error_code ec;
+  udp::socket probe(io);
+  probe.open(udp::v6(), ec);
+  if (!ec) probe.bind(udp::endpoint(asio::ip::make_address("::1"), 0), ec);
+  if (ec) GTEST_SKIP() << "no IPv6 loopback here: " << ec.message();
+  FakeServer server(io, "six", "::1");
+  ServerConfig config = server_config(server, "six");
+  config.host = "::1";
+  auto client = make_client({config});
+  Outcome outcome;
+  client->send(Request{access_request("grace"), std::string("pw")}, outcome.callback());
+  ASSERT_TRUE(run_until(io, [&] { return outcome.done(); }));
+  ASSERT_TRUE(outcome.result->ok()) << outcome.result->error().message();
+  EXPECT_EQ(client->stats().auth[0].name, "[::1]:" + std::to_string(server.port()));
+}
+
 TEST_F(RadiusClientTest, InvalidRequestsAndOptionsFailWithTheReason) {
   FakeServer server(io, "v");
   auto client = make_client({server_config(server, "v")});

@@ -38,9 +38,9 @@ inline void run_for(asio::io_context& io, std::chrono::milliseconds duration) {
       io, [] { return false; }, duration);
 }
 
-/// A RADIUS server on 127.0.0.1 (a free port) that records what it receives and answers the
-/// way the test says: Access-Accept with Framed-IP-Address 10.0.0.9 / Accounting-Response,
-/// signed with its secret.
+/// A RADIUS server on 127.0.0.1 or another local address (a free port) that records what it
+/// receives and answers the way the test says: Access-Accept with Framed-IP-Address 10.0.0.9 /
+/// Accounting-Response, signed with its secret.
 class FakeServer {
  public:
   enum class Mode {
@@ -51,10 +51,10 @@ class FakeServer {
     kWrongSource,       ///< answer from another socket (port), correctly signed
   };
 
-  FakeServer(asio::io_context& io, std::string secret)
+  FakeServer(asio::io_context& io, std::string secret, const std::string& address = "127.0.0.1")
       : secret_(std::move(secret)),
-        socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        other_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+        socket_(io, udp::endpoint(asio::ip::make_address(address), 0)),
+        other_(io, udp::endpoint(asio::ip::make_address(address), 0)) {
     // Room for a burst of a thousand requests (best effort: capped by net.core.rmem_max).
     boost::system::error_code ignored;
     socket_.set_option(udp::socket::receive_buffer_size(4 << 20), ignored);
