@@ -17,7 +17,7 @@ COUNT=${COUNT:-20000}
 PARALLEL=${PARALLEL:-64}
 LIMIT=${LIMIT:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../tests/integration/lib/freeradius.sh
+# shellcheck source=tests/integration/lib/freeradius.sh
 source "$here/../tests/integration/lib/freeradius.sh"
 if ! fr_available; then
   echo "radius_auth_bench: FreeRADIUS not installed or /etc/freeradius/3.0 unreadable" >&2

@@ -5,7 +5,7 @@
 # Needs root (namespaces; Debian's raddb is readable by root and group freerad only): exit 77.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib/freeradius.sh
+# shellcheck source=tests/integration/lib/freeradius.sh
 source "$here/lib/freeradius.sh"
 if [[ $(id -u) -ne 0 ]]; then echo "freeradius_harness_check: needs root" >&2; exit 77; fi
 if ! fr_available; then echo "freeradius_harness_check: FreeRADIUS not installed" >&2; exit 77; fi
