@@ -169,6 +169,30 @@ TEST_F(DaeServerTest, DuplicatesGetTheCachedReplyAndTheHandlerRunsOnce) {
   EXPECT_EQ(stats.dropped_stale, 1u);
 }
 
+TEST_F(DaeServerTest, AnsweredRequestsAreForgottenAfterTheDuplicateWindow) {
+  DaeServerOptions options;
+  options.listen_address = "127.0.0.1";
+  options.port = 0;
+  options.clients = {{"127.0.0.1", "dae-secret"}};
+  options.duplicate_window = std::chrono::seconds(1);
+  int calls = 0;
+  auto short_memory = DaeServer::create(
+      io, options, [&](const Packet&, const DaeSource&, DaeServer::Respond respond) {
+        ++calls;
+        respond(DaeReply::make_ack());
+      });
+  ASSERT_TRUE(short_memory.ok()) << short_memory.error().message();
+  dae = std::move(*short_memory);  // exchange() talks to `dae`
+  const auto wire = request(Code::kCoaRequest, "known");
+  ASSERT_TRUE(exchange(wire).has_value());
+  ASSERT_TRUE(exchange(wire).has_value());
+  EXPECT_EQ(calls, 1) << "inside the window: from the cache";
+  run_for(io, 1100ms);
+  ASSERT_TRUE(exchange(wire).has_value());
+  EXPECT_EQ(calls, 2) << "after the window: a new request";
+  EXPECT_EQ(dae->stats().duplicates, 1u);
+}
+
 TEST_F(DaeServerTest, OptionsAreChecked) {
   auto handler = [](const Packet&, const DaeSource&, DaeServer::Respond) {};
   DaeServerOptions bad_client;
