@@ -19,6 +19,7 @@ RUNTIME_PKGS=(
   kea-admin kea-dhcp4-server
   socat systemd
   prometheus                 # promtool: checks alert rules and /metrics in the tests
+  tcpdump                    # radius_auth_bench.sh: request-to-reply latency on the wire
   freeradius-common freeradius freeradius-utils   # FreeRADIUS 3.2 + radclient: RADIUS client and DAE tests, radius_auth_bench
   python3-yaml               # the Kubernetes manifest check (tests/deploy)
   tshark                     # fault tests: which ACKs really left (tests/integration/bng_faults_e2e.sh)

@@ -49,13 +49,13 @@ inline int run_with_harness(const std::string& command) {
 /// True when freeradius, radclient and a readable stock raddb are there.
 inline bool freeradius_installed() { return run_with_harness("fr_available") == 0; }
 
-#define BNGKIT_REQUIRE_FREERADIUS()                                                          \
-  do {                                                                                        \
-    if (!::bngkit::bng::radius::test::freeradius_installed()) {                               \
+#define BNGKIT_REQUIRE_FREERADIUS()                                                            \
+  do {                                                                                         \
+    if (!::bngkit::bng::radius::test::freeradius_installed()) {                                \
       GTEST_SKIP() << "FreeRADIUS 3.2 is not installed (Debian packages freeradius and "       \
-                      "freeradius-utils; scripts/install-deps.sh installs them) or its "      \
+                      "freeradius-utils; scripts/install-deps.sh installs them) or its "       \
                       "/etc/freeradius/3.0 is not readable (run as root or in group freerad)"; \
-    }                                                                                         \
+    }                                                                                          \
   } while (false)
 
 /// A UDP port that was free a moment ago (bound to port 0, then released).
@@ -106,10 +106,9 @@ class FreeRadiusServer {
       auth_port_ = free_udp_port();
       acct_port_ = free_udp_port();
       if (auth_port_ == 0 || acct_port_ == 0 || auth_port_ == acct_port_) continue;
-      const int rc = run_with_harness("fr_start " + shell_quote(dir_.string()) + " " +
-                                      std::to_string(auth_port_) + " " +
-                                      std::to_string(acct_port_) + " 2>" +
-                                      shell_quote((dir_ / "start.err").string()));
+      const int rc = run_with_harness(
+          "fr_start " + shell_quote(dir_.string()) + " " + std::to_string(auth_port_) + " " +
+          std::to_string(acct_port_) + " 2>" + shell_quote((dir_ / "start.err").string()));
       if (rc == 0) {
         running_ = true;
         if (answers_status_server()) return true;
@@ -149,7 +148,9 @@ class FreeRadiusServer {
   bool fail(std::string why) {
     error_ = std::move(why);
     const auto log_text = log();
-    if (!log_text.empty()) error_ += "\n--- radius.log ---\n" + log_text.substr(log_text.size() > 2000 ? log_text.size() - 2000 : 0);
+    if (!log_text.empty())
+      error_ += "\n--- radius.log ---\n" +
+                log_text.substr(log_text.size() > 2000 ? log_text.size() - 2000 : 0);
     stop();
     return false;
   }
@@ -212,9 +213,9 @@ inline std::string radclient(const std::string& args, const std::string& input, 
   const std::filesystem::path in = name;
   std::ofstream(in) << input;
   const auto out = in.string() + ".out";
-  const int rc = std::system(("radclient " + args + " <" + shell_quote(in.string()) + " >" +
-                              shell_quote(out) + " 2>&1")
-                                 .c_str());
+  const int rc = std::system(
+      ("radclient " + args + " <" + shell_quote(in.string()) + " >" + shell_quote(out) + " 2>&1")
+          .c_str());
   status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   auto text = FreeRadiusServer::read(out);
   std::filesystem::remove(in);

@@ -243,7 +243,8 @@ TEST_F(RadiusClientTest, AccountingRetransmissionsUpdateAcctDelayTimeAndAreResig
   packet.add_integer(attr::kAcctDelayTime, 5);  // the caller already waited 5 s
   Outcome outcome;
   client->send(std::move(packet), outcome.callback());
-  ASSERT_TRUE(run_until(io, [&] { return outcome.done(); }, 4000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return outcome.done(); }, 4000ms));
   ASSERT_TRUE(outcome.result->ok()) << outcome.result->error().message();
   EXPECT_EQ(outcome.result->value().code, Code::kAccountingResponse);
 
@@ -281,7 +282,8 @@ TEST_F(RadiusClientTest, ThousandsInFlightUseMoreSourceSocketsAndAllAreAnswered)
                  [&](Result<Packet> r) { r.ok() ? ++accepted : ++failed; });
   }
   EXPECT_EQ(client->stats().in_flight, kRequests);
-  ASSERT_TRUE(run_until(io, [&] { return accepted + failed == kRequests; }, 10000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return accepted + failed == kRequests; }, 10000ms));
   EXPECT_EQ(accepted, kRequests);
   const auto stats = client->stats();
   EXPECT_EQ(stats.auth[0].sockets, (kRequests + 255) / 256);
@@ -299,6 +301,7 @@ TEST_F(RadiusClientTest, InFlightLimitFailsClearly) {
   auto client = Client::create(io, options).value();
   std::vector<Outcome> outcomes(257);
   for (auto& o : outcomes) client->send(accounting_request("x"), o.callback());
+  EXPECT_FALSE(outcomes.back().done()) << "even a refusal is not delivered inside send()";
   ASSERT_TRUE(run_until(io, [&] { return outcomes.back().done(); }));
   ASSERT_FALSE(outcomes.back().result->ok());
   EXPECT_EQ(outcomes.back().result->error().code, std::errc::resource_unavailable_try_again);
@@ -311,7 +314,8 @@ TEST_F(RadiusClientTest, StopCancelsEverythingInFlight) {
   server.mode = FakeServer::Mode::kSilent;
   auto client = make_client({server_config(server, "stop")}, 5000ms);
   std::vector<Outcome> outcomes(3);
-  for (auto& o : outcomes) client->send(Request{access_request("eve"), std::string("pw")}, o.callback());
+  for (auto& o : outcomes)
+    client->send(Request{access_request("eve"), std::string("pw")}, o.callback());
   ASSERT_TRUE(run_until(io, [&] { return server.received.size() == 3; }));
   client->stop();
   for (auto& o : outcomes) {
@@ -325,6 +329,23 @@ TEST_F(RadiusClientTest, StopCancelsEverythingInFlight) {
   EXPECT_FALSE(late.done());
   ASSERT_TRUE(run_until(io, [&] { return late.done(); }));
   EXPECT_FALSE(late.result->ok());
+}
+
+TEST_F(RadiusClientTest, Ipv6ServerIsReachedAndNamedInBrackets) {
+  boost::system::error_code ec;
+  udp::socket probe(io);
+  probe.open(udp::v6(), ec);
+  if (!ec) probe.bind(udp::endpoint(asio::ip::make_address("::1"), 0), ec);
+  if (ec) GTEST_SKIP() << "no IPv6 loopback here: " << ec.message();
+  FakeServer server(io, "six", "::1");
+  ServerConfig config = server_config(server, "six");
+  config.host = "::1";
+  auto client = make_client({config});
+  Outcome outcome;
+  client->send(Request{access_request("grace"), std::string("pw")}, outcome.callback());
+  ASSERT_TRUE(run_until(io, [&] { return outcome.done(); }));
+  ASSERT_TRUE(outcome.result->ok()) << outcome.result->error().message();
+  EXPECT_EQ(client->stats().auth[0].name, "[::1]:" + std::to_string(server.port()));
 }
 
 TEST_F(RadiusClientTest, InvalidRequestsAndOptionsFailWithTheReason) {

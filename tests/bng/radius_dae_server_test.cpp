@@ -18,21 +18,22 @@ class DaeServerTest : public ::testing::Test {
     options.listen_address = "127.0.0.1";
     options.port = 0;
     options.clients = {{"127.0.0.1", "dae-secret"}, {"::1", "v6-secret"}};
-    auto server = DaeServer::create(io, options, [this](const Packet& request, const DaeSource& from,
-                                                        DaeServer::Respond respond) {
-      ++handled;
-      last_from = from;
-      const auto* session = request.find(attr::kAcctSessionId);
-      if (session == nullptr) {
-        respond(DaeReply::make_nak(ErrorCause::kMissingAttribute));
-      } else if (session->text() == "known") {
-        respond(DaeReply::make_ack());
-      } else if (session->text() == "later") {
-        later = std::move(respond);  // answered by the test, asynchronously
-      } else {
-        respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
-      }
-    });
+    auto server = DaeServer::create(
+        io, options,
+        [this](const Packet& request, const DaeSource& from, DaeServer::Respond respond) {
+          ++handled;
+          last_from = from;
+          const auto* session = request.find(attr::kAcctSessionId);
+          if (session == nullptr) {
+            respond(DaeReply::make_nak(ErrorCause::kMissingAttribute));
+          } else if (session->text() == "known") {
+            respond(DaeReply::make_ack());
+          } else if (session->text() == "later") {
+            later = std::move(respond);  // answered by the test, asynchronously
+          } else {
+            respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
+          }
+        });
     ASSERT_TRUE(server.ok()) << server.error().message();
     dae = std::move(*server);
     client.open(udp::v4());
@@ -54,15 +55,17 @@ class DaeServerTest : public ::testing::Test {
   /// Sends `wire`; returns the reply, or nothing within `wait`.
   std::optional<std::vector<std::uint8_t>> exchange(const std::vector<std::uint8_t>& wire,
                                                     std::chrono::milliseconds wait = 300ms) {
-    client.send_to(asio::buffer(wire), udp::endpoint(asio::ip::make_address("127.0.0.1"), dae->port()));
+    client.send_to(asio::buffer(wire),
+                   udp::endpoint(asio::ip::make_address("127.0.0.1"), dae->port()));
     std::array<std::uint8_t, 4096> buffer{};
     std::optional<std::vector<std::uint8_t>> reply;
     udp::endpoint from;
-    client.async_receive_from(asio::buffer(buffer), from,
-                              [&](boost::system::error_code ec, std::size_t size) {
-                                if (!ec) reply.emplace(buffer.begin(), buffer.begin() + static_cast<long>(size));
-                              });
-    run_until(io, [&] { return reply.has_value(); }, wait);
+    client.async_receive_from(
+        asio::buffer(buffer), from, [&](boost::system::error_code ec, std::size_t size) {
+          if (!ec) reply.emplace(buffer.begin(), buffer.begin() + static_cast<long>(size));
+        });
+    run_until(
+        io, [&] { return reply.has_value(); }, wait);
     if (!reply) {
       client.cancel();
       run_for(io, 10ms);
@@ -124,8 +127,10 @@ TEST_F(DaeServerTest, BadSecretUnknownClientMalformedAndUnsupportedAreDroppedAnd
   // From another source address (127.0.0.2 is loopback but not a listed client).
   udp::socket stranger(io, udp::endpoint(asio::ip::make_address("127.0.0.2"), 0));
   const auto wire = request(Code::kDisconnectRequest, "known");
-  stranger.send_to(asio::buffer(wire), udp::endpoint(asio::ip::make_address("127.0.0.1"), dae->port()));
-  run_until(io, [&] { return dae->stats().dropped_unknown_client == 1; }, 1000ms);
+  stranger.send_to(asio::buffer(wire),
+                   udp::endpoint(asio::ip::make_address("127.0.0.1"), dae->port()));
+  run_until(
+      io, [&] { return dae->stats().dropped_unknown_client == 1; }, 1000ms);
 
   const auto stats = dae->stats();
   EXPECT_EQ(stats.dropped_bad_authenticator, 2u);
@@ -149,7 +154,8 @@ TEST_F(DaeServerTest, DuplicatesGetTheCachedReplyAndTheHandlerRunsOnce) {
   client.async_receive(asio::buffer(buffer), [&](boost::system::error_code ec, std::size_t n) {
     if (!ec) first.emplace(buffer.begin(), buffer.begin() + static_cast<long>(n));
   });
-  ASSERT_TRUE(run_until(io, [&] { return first.has_value(); }, 1000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return first.has_value(); }, 1000ms));
   EXPECT_EQ(Packet::parse(*first)->code, Code::kDisconnectAck);
 
   // Answered: the same request again gets the same octets back, without the handler.
@@ -161,6 +167,30 @@ TEST_F(DaeServerTest, DuplicatesGetTheCachedReplyAndTheHandlerRunsOnce) {
   EXPECT_EQ(stats.duplicates, 2u);
   EXPECT_EQ(stats.acks, 1u);
   EXPECT_EQ(stats.dropped_stale, 1u);
+}
+
+TEST_F(DaeServerTest, AnsweredRequestsAreForgottenAfterTheDuplicateWindow) {
+  DaeServerOptions options;
+  options.listen_address = "127.0.0.1";
+  options.port = 0;
+  options.clients = {{"127.0.0.1", "dae-secret"}};
+  options.duplicate_window = std::chrono::seconds(1);
+  int calls = 0;
+  auto short_memory = DaeServer::create(
+      io, options, [&](const Packet&, const DaeSource&, DaeServer::Respond respond) {
+        ++calls;
+        respond(DaeReply::make_ack());
+      });
+  ASSERT_TRUE(short_memory.ok()) << short_memory.error().message();
+  dae = std::move(*short_memory);  // exchange() talks to `dae`
+  const auto wire = request(Code::kCoaRequest, "known");
+  ASSERT_TRUE(exchange(wire).has_value());
+  ASSERT_TRUE(exchange(wire).has_value());
+  EXPECT_EQ(calls, 1) << "inside the window: from the cache";
+  run_for(io, 1100ms);
+  ASSERT_TRUE(exchange(wire).has_value());
+  EXPECT_EQ(calls, 2) << "after the window: a new request";
+  EXPECT_EQ(dae->stats().duplicates, 1u);
 }
 
 TEST_F(DaeServerTest, OptionsAreChecked) {

@@ -45,7 +45,8 @@ std::unique_ptr<Client> make_client(asio::io_context& io, std::vector<ServerConf
 Result<Packet> exchange(asio::io_context& io, Client& client, Request request) {
   std::optional<Result<Packet>> result;
   client.send(std::move(request), [&](Result<Packet> r) { result.emplace(std::move(r)); });
-  if (!run_until(io, [&] { return result.has_value(); }, 10s)) {
+  if (!run_until(
+          io, [&] { return result.has_value(); }, 10s)) {
     return make_error(std::errc::timed_out, "test: no callback within 10 s");
   }
   return std::move(*result);
@@ -173,10 +174,23 @@ TEST(RadiusFreeRadius, FailsOverWhenTheFirstServerIsStopped) {
   ASSERT_TRUE(packet.add(attr::kAcctSessionId, "failover-1").ok());
   auto acct = exchange(io, *client, Request{std::move(packet), std::nullopt});
   ASSERT_TRUE(acct.ok()) << acct.error().message();
-  EXPECT_NE(second.detail().find("failover-1"), std::string::npos);
+  const std::string detail = second.detail();
+  EXPECT_NE(detail.find("failover-1"), std::string::npos) << detail;
   EXPECT_EQ(first.detail().find("failover-1"), std::string::npos);
-  // It waited 2 x 300 ms on the first server: under a second, so Acct-Delay-Time stays out.
   EXPECT_EQ(client->stats().acct[0].timeouts, 1u);
+  // It waited 2 x 300 ms on the first server: under a second, so no Acct-Delay-Time yet.
+  EXPECT_EQ(detail.find("Acct-Delay-Time"), std::string::npos) << detail;
+
+  // The first server's acct port is held down now: straight to the second, and a caller's
+  // Acct-Delay-Time (time queued before the client had the record) goes out as given.
+  Packet late(Code::kAccountingRequest, 0);
+  ASSERT_TRUE(late.add(attr::kUserName, "alice").ok());
+  late.add_integer(attr::kAcctStatusType, static_cast<std::uint32_t>(AcctStatusType::kStop));
+  ASSERT_TRUE(late.add(attr::kAcctSessionId, "failover-1").ok());
+  late.add_integer(attr::kAcctDelayTime, 4);  // already queued for 4 s before the client saw it
+  auto stop = exchange(io, *client, Request{std::move(late), std::nullopt});
+  ASSERT_TRUE(stop.ok()) << stop.error().message();
+  EXPECT_NE(second.detail().find("Acct-Delay-Time = 4"), std::string::npos) << second.detail();
 }
 
 /// radclient in a thread while the test's io_context serves the DAE server.
@@ -196,7 +210,8 @@ struct RadclientRun {
     if (thread.joinable()) thread.join();
   }
   void wait(asio::io_context& io) {
-    run_until(io, [this] { return done.load(); }, 15s);
+    run_until(
+        io, [this] { return done.load(); }, 15s);
     if (thread.joinable()) thread.join();
   }
 };
@@ -209,17 +224,17 @@ TEST(RadiusFreeRadius, DaeServerAnswersRadclientDisconnectAndCoa) {
   options.port = 0;
   options.clients = {{"127.0.0.1", "coa-secret"}};
   std::vector<std::string> seen;
-  auto server = DaeServer::create(io, options, [&](const Packet& request, const DaeSource&,
-                                                   DaeServer::Respond respond) {
-    const auto* session = request.find(attr::kAcctSessionId);
-    const std::string id = session ? std::string(session->text()) : "";
-    seen.push_back(std::string(code_name(request.code)) + " " + id);
-    if (id == "sess-42") {
-      respond(DaeReply::make_ack());
-    } else {
-      respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
-    }
-  });
+  auto server = DaeServer::create(
+      io, options, [&](const Packet& request, const DaeSource&, DaeServer::Respond respond) {
+        const auto* session = request.find(attr::kAcctSessionId);
+        const std::string id = session ? std::string(session->text()) : "";
+        seen.push_back(std::string(code_name(request.code)) + " " + id);
+        if (id == "sess-42") {
+          respond(DaeReply::make_ack());
+        } else {
+          respond(DaeReply::make_nak(ErrorCause::kSessionContextNotFound));
+        }
+      });
   ASSERT_TRUE(server.ok()) << server.error().message();
   const std::string target = "127.0.0.1:" + std::to_string((*server)->port());
 

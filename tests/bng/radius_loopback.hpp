@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bngkit/bng/radius/auth.hpp>
 #include <bngkit/bng/radius/packet.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -34,25 +34,27 @@ bool run_until(asio::io_context& io, Predicate done,
 
 /// Runs `io` for `duration` (lets timers fire, answers arrive).
 inline void run_for(asio::io_context& io, std::chrono::milliseconds duration) {
-  run_until(io, [] { return false; }, duration);
+  run_until(
+      io, [] { return false; }, duration);
 }
 
-/// A RADIUS server on 127.0.0.1 (a free port) that records what it receives and answers the
-/// way the test says: Access-Accept with Framed-IP-Address 10.0.0.9 / Accounting-Response,
-/// signed with its secret.
+/// A RADIUS server on 127.0.0.1 or another local address (a free port) that records what it
+/// receives and answers the way the test says: Access-Accept with Framed-IP-Address 10.0.0.9 /
+/// Accounting-Response, signed with its secret.
 class FakeServer {
  public:
   enum class Mode {
     kReply,             ///< answer every request
     kSilent,            ///< answer nothing
-    kBadAuthenticator,  ///< answer signed with a wrong secret (then, if chase_with_good, a good one)
+    kBadAuthenticator,  ///< answer signed with a wrong secret (then, if chase_with_good, a good
+                        ///< one)
     kWrongSource,       ///< answer from another socket (port), correctly signed
   };
 
-  FakeServer(asio::io_context& io, std::string secret)
+  FakeServer(asio::io_context& io, std::string secret, const std::string& address = "127.0.0.1")
       : secret_(std::move(secret)),
-        socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        other_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+        socket_(io, udp::endpoint(asio::ip::make_address(address), 0)),
+        other_(io, udp::endpoint(asio::ip::make_address(address), 0)) {
     // Room for a burst of a thousand requests (best effort: capped by net.core.rmem_max).
     boost::system::error_code ignored;
     socket_.set_option(udp::socket::receive_buffer_size(4 << 20), ignored);
@@ -83,9 +85,8 @@ class FakeServer {
 
   [[nodiscard]] std::vector<std::uint8_t> make_reply(const Packet& request,
                                                      const std::string& secret) const {
-    Packet reply = request.make_response(request.code == Code::kAccountingRequest
-                                             ? Code::kAccountingResponse
-                                             : Code::kAccessAccept);
+    Packet reply = request.make_response(
+        request.code == Code::kAccountingRequest ? Code::kAccountingResponse : Code::kAccessAccept);
     if (request.code == Code::kAccessRequest) {
       reply.add_ipaddr(attr::kFramedIpAddress, Ipv4(10, 0, 0, 9));
     }
@@ -97,12 +98,12 @@ class FakeServer {
 
  private:
   void receive() {
-    socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                               [this](boost::system::error_code ec, std::size_t size) {
-                                 if (ec) return;
-                                 on_datagram({buffer_.begin(), buffer_.begin() + static_cast<long>(size)});
-                                 receive();
-                               });
+    socket_.async_receive_from(
+        asio::buffer(buffer_), sender_, [this](boost::system::error_code ec, std::size_t size) {
+          if (ec) return;
+          on_datagram({buffer_.begin(), buffer_.begin() + static_cast<long>(size)});
+          receive();
+        });
   }
 
   void on_datagram(std::vector<std::uint8_t> wire) {
@@ -130,7 +131,8 @@ class FakeServer {
             pending_.emplace_back(*request, sender_);
           }
           if (pending_.size() >= batch) {
-            for (const auto& [packet, to] : pending_) send(socket_, make_reply(packet, secret_), to);
+            for (const auto& [packet, to] : pending_)
+              send(socket_, make_reply(packet, secret_), to);
           }
           return;
         }

@@ -1,10 +1,9 @@
 // RADIUS client on Asio: transactions, identifier slots per source socket, retransmission,
 // failover, dead-time hold-down, reply verification and counters.
-#include <bngkit/bng/radius/auth.hpp>
-#include <bngkit/bng/radius/client.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <bngkit/bng/radius/auth.hpp>
+#include <bngkit/bng/radius/client.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
@@ -63,9 +62,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       std::size_t i = 0;
       while (i < LatencyHistogram::kBounds.size() && seconds > LatencyHistogram::kBounds[i]) ++i;
       buckets[i].fetch_add(1, std::memory_order_relaxed);
-      latency_sum_ns.fetch_add(
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
-          std::memory_order_relaxed);
+      latency_sum_ns.fetch_add(static_cast<std::uint64_t>(
+                                   std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()),
+                               std::memory_order_relaxed);
       latency_count.fetch_add(1, std::memory_order_relaxed);
     }
     [[nodiscard]] ServerStats snapshot(Clock::time_point now) const {
@@ -123,6 +122,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::unordered_map<std::uint64_t, std::unique_ptr<Transaction>> transactions;
   std::uint64_t next_id = 1;
   bool stopped = false;
+  bool in_send = false;  // callbacks are deferred then: they never run inside send()
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> failed{0};
 
@@ -146,12 +146,13 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Packet& packet = request.packet;
     const bool accounting = packet.code == Code::kAccountingRequest;
     if (!accounting && packet.code != Code::kAccessRequest) {
-      post_error(std::move(done),
-                 make_error(std::errc::invalid_argument,
-                            "RADIUS client sends Access-Request and Accounting-Request only, not " +
-                                std::string(code_name(packet.code).empty()
-                                                ? "code " + std::to_string(static_cast<int>(packet.code))
-                                                : code_name(packet.code))));
+      post_error(
+          std::move(done),
+          make_error(std::errc::invalid_argument,
+                     "RADIUS client sends Access-Request and Accounting-Request only, not " +
+                         std::string(code_name(packet.code).empty()
+                                         ? "code " + std::to_string(static_cast<int>(packet.code))
+                                         : code_name(packet.code))));
       return;
     }
     if (packet.find(attr::kUserPassword) != nullptr) {
@@ -203,7 +204,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Transaction* raw = tx.get();
     transactions.emplace(raw->id, std::move(tx));
     in_flight.fetch_add(1, std::memory_order_relaxed);
+    in_send = true;
     try_server(*raw);
+    in_send = false;
   }
 
   /// Starts on order[position] (or a later server if that one has no free identifier).
@@ -233,9 +236,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       if (!tried.empty()) tried += ", ";
       tried += destination(tx, index).name;
     }
-    finish(tx, make_error(std::errc::timed_out,
-                          "no reply from any RADIUS server (tried " + tried + ", " +
-                              std::to_string(options.retries + 1) + " transmissions each)"));
+    finish(tx, make_error(std::errc::timed_out, "no reply from any RADIUS server (tried " + tried +
+                                                    ", " + std::to_string(options.retries + 1) +
+                                                    " transmissions each)"));
   }
 
   /// Takes an identifier on a socket to `dest`, opening a socket when all are full.
@@ -296,7 +299,8 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     packet.identifier = tx.identifier;
     Result<std::vector<std::uint8_t>> wire = std::vector<std::uint8_t>{};
     if (tx.accounting) {
-      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - tx.started);
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - tx.started);
       if (tx.caller_delay || waited.count() > 0) {
         // RFC 2866 5.2: how long the client has been trying to send this record.
         const auto delay = tx.caller_delay.value_or(0) + static_cast<std::uint32_t>(waited.count());
@@ -392,10 +396,10 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
       return;
     }
     const auto code = static_cast<Code>(wire[0]);
-    const bool code_fits = tx->accounting ? code == Code::kAccountingResponse
-                                          : (code == Code::kAccessAccept ||
-                                             code == Code::kAccessReject ||
-                                             code == Code::kAccessChallenge);
+    const bool code_fits = tx->accounting
+                               ? code == Code::kAccountingResponse
+                               : (code == Code::kAccessAccept || code == Code::kAccessReject ||
+                                  code == Code::kAccessChallenge);
     if (!code_fits) return bad();
     VerifyOptions verify;
     verify.require_message_authenticator = options.require_message_authenticator;
@@ -415,6 +419,12 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     Callback done = std::move(tx.done);
     transactions.erase(tx.id);  // tx is gone from here on
     in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (in_send) {
+      asio::post(io, [done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
+      return;
+    }
     done(std::move(result));
   }
 
@@ -500,7 +510,9 @@ Result<std::unique_ptr<Client>> Client::create(asio::io_context& io, ClientOptio
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
-void Client::send(Request request, Callback done) { impl_->send(std::move(request), std::move(done)); }
+void Client::send(Request request, Callback done) {
+  impl_->send(std::move(request), std::move(done));
+}
 
 void Client::send(Packet packet, Callback done) {
   impl_->send(Request{std::move(packet), std::nullopt}, std::move(done));

@@ -1,9 +1,8 @@
 // Dynamic Authorization server (RFC 5176): client table, request checks, duplicate cache,
 // asynchronous answers signed with the client's secret.
+#include <atomic>
 #include <bngkit/bng/radius/auth.hpp>
 #include <bngkit/bng/radius/dae_server.hpp>
-
-#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
@@ -53,13 +52,13 @@ struct DaeServer::Impl : std::enable_shared_from_this<DaeServer::Impl> {
   }
 
   void receive() {
-    socket.async_receive_from(asio::buffer(buffer), sender,
-                              [self = shared_from_this()](boost::system::error_code ec,
-                                                          std::size_t size) {
-                                if (ec == asio::error::operation_aborted || self->stopped) return;
-                                if (!ec) self->on_datagram(size);
-                                self->receive();
-                              });
+    socket.async_receive_from(
+        asio::buffer(buffer), sender,
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t size) {
+          if (ec == asio::error::operation_aborted || self->stopped) return;
+          if (!ec) self->on_datagram(size);
+          self->receive();
+        });
   }
 
   void purge(Clock::time_point now) {
@@ -100,8 +99,7 @@ struct DaeServer::Impl : std::enable_shared_from_this<DaeServer::Impl> {
 
     const DaeSource from{sender.address().to_string(), sender.port()};
     auto shared_request = std::make_shared<const Packet>(std::move(*request));
-    Respond respond = [weak = weak_from_this(), key, shared_request,
-                       to = sender](DaeReply reply) {
+    Respond respond = [weak = weak_from_this(), key, shared_request, to = sender](DaeReply reply) {
       auto self = weak.lock();
       if (!self) return;
       asio::post(self->io, [self, key, shared_request, to, reply = std::move(reply)]() mutable {
@@ -127,13 +125,13 @@ struct DaeServer::Impl : std::enable_shared_from_this<DaeServer::Impl> {
     EncodeOptions encode_options;
     encode_options.request_auth = request.authenticator;
     // Answer a request that was protected by a Message-Authenticator with one too.
-    encode_options.add_message_authenticator =
-        request.find(attr::kMessageAuthenticator) != nullptr;
+    encode_options.add_message_authenticator = request.find(attr::kMessageAuthenticator) != nullptr;
     auto wire = encode(response, secret->second, encode_options);
     if (!wire) {
       // Only an oversized reply (too many attributes from the handler) gets here: say NAK.
       Packet nak = request.make_response(disconnect ? Code::kDisconnectNak : Code::kCoaNak);
-      nak.add_integer(attr::kErrorCause, static_cast<std::uint32_t>(ErrorCause::kResourcesUnavailable));
+      nak.add_integer(attr::kErrorCause,
+                      static_cast<std::uint32_t>(ErrorCause::kResourcesUnavailable));
       wire = encode(nak, secret->second, encode_options);
       if (!wire) return bump(counters.stale);
       reply.ack = false;
@@ -161,18 +159,17 @@ Result<std::unique_ptr<DaeServer>> DaeServer::create(asio::io_context& io, DaeSe
   boost::system::error_code ec;
   const auto listen = asio::ip::make_address(options.listen_address, ec);
   if (ec) {
-    return make_error(std::errc::invalid_argument,
-                      "DAE server: listen address '" + options.listen_address +
-                          "' is not an IP address");
+    return make_error(
+        std::errc::invalid_argument,
+        "DAE server: listen address '" + options.listen_address + "' is not an IP address");
   }
   auto impl = std::make_shared<Impl>(io, options, std::move(handler));
   for (std::size_t i = 0; i < options.clients.size(); ++i) {
     const auto& client = options.clients[i];
     const auto address = asio::ip::make_address(client.address, ec);
     if (ec) {
-      return make_error(std::errc::invalid_argument, "DAE client " + std::to_string(i + 1) +
-                                                         ": '" + client.address +
-                                                         "' is not an IP address");
+      return make_error(std::errc::invalid_argument, "DAE client " + std::to_string(i + 1) + ": '" +
+                                                         client.address + "' is not an IP address");
     }
     if (client.secret.empty()) {
       return make_error(std::errc::invalid_argument,

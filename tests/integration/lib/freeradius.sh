@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # FreeRADIUS 3.2 as a test peer, started by hand (no systemd): a raddb copied from the
 # stock /etc/freeradius/3.0 into a test directory, the eap module and the stock sites
 # removed (no EAP certificates are generated, and they listen on the fixed ports), one site

@@ -32,15 +32,15 @@ struct ServerConfig {
 };
 
 struct ClientOptions {
-  std::vector<ServerConfig> servers;       ///< tried in order; failover to the next
+  std::vector<ServerConfig> servers;        ///< tried in order; failover to the next
   std::chrono::milliseconds timeout{5000};  ///< per attempt
-  unsigned retries = 3;                    ///< retransmissions per server before failing over
+  unsigned retries = 3;                     ///< retransmissions per server before failing over
   /// A server on which a request exhausted its retries is skipped this long (hold-down).
   /// When every server is held down, requests try them all anyway, in order, so that a
   /// recovered server is noticed rather than every request failing for the hold-down.
   std::chrono::seconds dead_time{30};
-  std::optional<Ipv4> nas_ip;   ///< added as NAS-IP-Address when the request has none
-  std::string nas_identifier;   ///< added as NAS-Identifier when set and the request has none
+  std::optional<Ipv4> nas_ip;  ///< added as NAS-IP-Address when the request has none
+  std::string nas_identifier;  ///< added as NAS-Identifier when set and the request has none
   /// Drop replies without a Message-Authenticator (Blast-RADIUS defence). FreeRADIUS 3.2.1
   /// sends none in its replies, so it is off by default. Access-Requests always carry one.
   bool require_message_authenticator = false;
@@ -52,9 +52,8 @@ struct ClientOptions {
 /// shape of a Prometheus histogram: `counts[i]` are replies with latency <= kBounds[i] and
 /// above the previous bound (not cumulative); `counts.back()` those above the last bound.
 struct LatencyHistogram {
-  static constexpr std::array<double, 14> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                  0.025,  0.05,  0.1,    0.25,  0.5,
-                                                  1.0,    2.5,   5.0,    10.0};
+  static constexpr std::array<double, 14> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                  0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
   std::array<std::uint64_t, kBounds.size() + 1> counts{};
   double sum_seconds = 0;
   std::uint64_t count = 0;
@@ -62,15 +61,15 @@ struct LatencyHistogram {
 
 /// Counters of one server and port.
 struct ServerStats {
-  std::string name;  ///< host:port
-  bool alive = true;  ///< not in its dead-time hold-down
-  std::uint64_t requests = 0;      ///< first transmissions to this server
+  std::string name;            ///< host:port
+  bool alive = true;           ///< not in its dead-time hold-down
+  std::uint64_t requests = 0;  ///< first transmissions to this server
   std::uint64_t retransmits = 0;
-  std::uint64_t responses = 0;     ///< verified replies handed back
-  std::uint64_t timeouts = 0;      ///< requests that exhausted their retries here
+  std::uint64_t responses = 0;      ///< verified replies handed back
+  std::uint64_t timeouts = 0;       ///< requests that exhausted their retries here
   std::uint64_t bad_responses = 0;  ///< dropped: malformed, wrong source, code or authenticator
   std::uint64_t unmatched_responses = 0;  ///< dropped: no request waits for that identifier
-  std::uint64_t sockets = 0;       ///< source sockets open to it
+  std::uint64_t sockets = 0;              ///< source sockets open to it
   LatencyHistogram latency;
 };
 

@@ -60,12 +60,13 @@ struct DaeStats {
   std::uint64_t coa_requests = 0;
   std::uint64_t acks = 0;
   std::uint64_t naks = 0;
-  std::uint64_t duplicates = 0;  ///< retransmissions answered from the cache (or ignored while pending)
+  std::uint64_t duplicates =
+      0;  ///< retransmissions answered from the cache (or ignored while pending)
   std::uint64_t dropped_unknown_client = 0;
   std::uint64_t dropped_malformed = 0;
   std::uint64_t dropped_bad_authenticator = 0;  ///< Request Authenticator or Message-Authenticator
   std::uint64_t dropped_unsupported_code = 0;   ///< not Disconnect-Request or CoA-Request
-  std::uint64_t dropped_stale = 0;  ///< answers the handler gave after stop() or twice
+  std::uint64_t dropped_stale = 0;              ///< answers the handler gave after stop() or twice
 };
 
 class BNGKIT_BNG_EXPORT DaeServer {
@@ -74,7 +75,8 @@ class BNGKIT_BNG_EXPORT DaeServer {
   using Respond = std::function<void(DaeReply)>;
   /// Receives each authenticated Disconnect-Request or CoA-Request on the io thread. It must
   /// eventually call `respond` (the client retransmits until it does).
-  using Handler = std::function<void(const Packet& request, const DaeSource& from, Respond respond)>;
+  using Handler =
+      std::function<void(const Packet& request, const DaeSource& from, Respond respond)>;
 
   /// Checks the options (clients' addresses and non-empty secrets) and binds the socket.
   [[nodiscard]] static Result<std::unique_ptr<DaeServer>> create(boost::asio::io_context& io,
