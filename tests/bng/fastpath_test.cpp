@@ -1095,4 +1095,62 @@ TEST_F(FastPathTest, ServesRealFramesOnAnInterface) {
   ASSERT_TRUE(fp_->detach());
 }
 
+// Fault: more subscribers than the cache holds. The LRU maps never refuse an entry; the
+// least recently used ones leave, their clients are passed to the slow path untouched
+// (bng_dhcp_fastpath_passed_total{reason="no_entry"} grows), and no reply ever carries
+// another subscriber's address.
+TEST(FastPathCapacity, AFullCacheEvictsTheOldestAndTheirClientsGoToTheSlowPath) {
+  if (!is_root()) GTEST_SKIP() << "needs root/CAP_BPF: loads and test-runs an XDP program";
+  FastPathOptions options;
+  options.max_subscribers = 64;
+  auto opened = FastPath::open(options);
+  ASSERT_TRUE(opened) << opened.error().message();
+  auto& fp = *opened;
+  ServerConfig c;
+  c.server_ip = Ipv4::from_host(kServerIp);
+  c.server_mac = mac(kServerMac);
+  ASSERT_TRUE(fp.set_server_config(c));
+  PoolParams p;
+  p.subnet_mask = Ipv4(255, 255, 255, 0);
+  p.router = Ipv4(10, 0, 0, 1);
+  p.lease_time = 3600s;
+  ASSERT_TRUE(fp.set_pool(kPool, p));
+
+  constexpr int kSubscribers = 512;
+  auto mac_of = [](int i) { return Mac{0x02, 0x42, 0, 0, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)}; };
+  auto ip_of = [](int i) { return ip4(10, 0, static_cast<std::uint8_t>(1 + (i >> 8)), static_cast<std::uint8_t>(i)); };
+  for (int i = 0; i < kSubscribers; ++i) {
+    CacheEntry e;
+    e.ip = Ipv4::from_host(ip_of(i));
+    e.pool_id = kPool;
+    e.expiry = std::chrono::steady_clock::now() + 1h;
+    ASSERT_TRUE(fp.cache_by_mac(mac(mac_of(i)), e)) << "an LRU cache takes every entry (" << i << ")";
+  }
+  int served = 0, passed = 0;
+  for (int i = 0; i < kSubscribers; ++i) {
+    Request d(DISCOVER, {55, 3, 1, 3, 6});
+    d.l2.src = mac_of(i);
+    d.b.chaddr = mac_of(i);
+    const Bytes frame = d.frame();
+    auto out = fp.test_run(frame);
+    ASSERT_TRUE(out) << out.error().message();
+    if (out->action == XDP_TX) {
+      ++served;
+      const auto check = fpt::check_reply(out->frame);
+      EXPECT_TRUE(check.ok) << check.why;
+      EXPECT_EQ(check.yiaddr, ip_of(i)) << "subscriber " << i << " got another's address";
+    } else {
+      ++passed;
+      EXPECT_EQ(out->action, XDP_PASS);
+      EXPECT_EQ(out->frame, frame) << "passed frames stay untouched";
+    }
+  }
+  EXPECT_GT(served, 0) << "the most recent subscribers are still served in the kernel";
+  EXPECT_LE(served, 2 * 64) << "the cache holds about its capacity (LRU lists are per CPU)";
+  EXPECT_GT(passed, kSubscribers / 2) << "the evicted ones go to the slow path";
+  auto st = fp.stats();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->pass_no_entry, static_cast<std::uint64_t>(passed));
+}
+
 }  // namespace
