@@ -121,7 +121,11 @@ Result<std::unique_ptr<Subscribers>> Subscribers::create(boost::asio::io_context
     return ok();
   };
   hooks.admission_decided = [&gateway](const pool::SubscriberKey& key) { gateway.readmit(key); };
-  std::filesystem::create_directories(std::filesystem::path(c.storage.session_db).parent_path());
+  if (const auto dir = std::filesystem::path(c.storage.session_db).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Error{ec, "storage.session_db: cannot create " + dir.string()};
+  }
   auto sessions = session::SessionManager::create(io, session_options(c), std::move(hooks));
   if (!sessions) return sessions.error();
   self->sessions_ = std::move(sessions).value();
