@@ -97,6 +97,7 @@ void SubscriberMetrics::update(const SubscribersStatus& s, const bng::GatewaySta
     sync(dae_dropped_.Add({{"reason", "bad_authenticator"}}), d.dropped_bad_authenticator);
     sync(dae_dropped_.Add({{"reason", "unsupported_code"}}), d.dropped_unsupported_code);
     sync(dae_dropped_.Add({{"reason", "duplicate"}}), d.duplicates);
+    sync(dae_dropped_.Add({{"reason", "cache_full"}}), d.dropped_cache_full);
   }
   if (s.radius) update_radius(*s.radius);
   if (s.traffic) {
