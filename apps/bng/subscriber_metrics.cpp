@@ -80,6 +80,7 @@ void SubscriberMetrics::update(const SubscribersStatus& s, const bng::GatewaySta
   sync(session_ends_.Add({{"cause", "admin"}}), st.ended_admin);
   sync(session_errors_.Add({{"kind", "traffic"}}), st.traffic_errors);
   sync(session_errors_.Add({{"kind", "store"}}), st.store_errors);
+  sync(admission_.Add({{"result", "session_table_full"}}), st.refused_full);
 
   admission_held_.Add({}).Set(static_cast<double>(g.admission_held));
   sync(admission_.Add({{"result", "pending"}}), g.slow_path.admission_pending);
