@@ -223,6 +223,7 @@ struct NexusNode {
     };
     fs::create_directories(dir);
     std::ofstream cfg(dir / "nexus.toml");
+    fs::permissions(dir / "nexus.toml", fs::perms::owner_read | fs::perms::owner_write);  // secret inline
     cfg << "[server]\nbind = \"127.0.0.1\"\nhttp_port = " << http_port
         << "\nmetrics_port = " << metrics_port << "\nthreads = 8\n[node]\nid = \"" << id
         << "\"\npool_owners = " << list(owners) << "\n";

@@ -262,8 +262,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   if (auto a = root.table("api")) {
-    a->reject_unknown({"bind", "port"});
+    a->reject_unknown({"bind", "port", "token", "token_file"});
     set_if(a->string("bind"), c.api.bind);
+    set_if(a->secret("token"), c.api.token);
     if (auto p = a->integer("port", false, 0, 65535)) c.api.port = static_cast<std::uint16_t>(*p);
   }
 

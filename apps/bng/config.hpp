@@ -116,6 +116,9 @@ struct MetricsConfig {
 struct ApiConfig {
   std::string bind = "0.0.0.0";
   std::uint16_t port = 8080;
+  /// When set (api.token or api.token_file), requests other than GET/HEAD need
+  /// "Authorization: Bearer <token>". Never logged.
+  std::string token;
   bool operator==(const ApiConfig&) const = default;
 };
 

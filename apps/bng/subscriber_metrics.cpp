@@ -80,6 +80,7 @@ void SubscriberMetrics::update(const SubscribersStatus& s, const bng::GatewaySta
   sync(session_ends_.Add({{"cause", "admin"}}), st.ended_admin);
   sync(session_errors_.Add({{"kind", "traffic"}}), st.traffic_errors);
   sync(session_errors_.Add({{"kind", "store"}}), st.store_errors);
+  sync(admission_.Add({{"result", "session_table_full"}}), st.refused_full);
 
   admission_held_.Add({}).Set(static_cast<double>(g.admission_held));
   sync(admission_.Add({{"result", "pending"}}), g.slow_path.admission_pending);
@@ -97,6 +98,7 @@ void SubscriberMetrics::update(const SubscribersStatus& s, const bng::GatewaySta
     sync(dae_dropped_.Add({{"reason", "bad_authenticator"}}), d.dropped_bad_authenticator);
     sync(dae_dropped_.Add({{"reason", "unsupported_code"}}), d.dropped_unsupported_code);
     sync(dae_dropped_.Add({{"reason", "duplicate"}}), d.duplicates);
+    sync(dae_dropped_.Add({{"reason", "cache_full"}}), d.dropped_cache_full);
   }
   if (s.radius) update_radius(*s.radius);
   if (s.traffic) {

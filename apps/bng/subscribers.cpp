@@ -66,6 +66,8 @@ session::UserNameSource username_source(const std::string& name) {
 session::SessionOptions session_options(const Config& c) {
   session::SessionOptions o;
   o.database = c.storage.session_db;
+  // Those holding a lease plus as many waiting for one: a bound on what DISCOVERs can add.
+  if (c.olt.capacity > 0) o.max_sessions = std::max<std::size_t>(2 * std::size_t{c.olt.capacity}, 1024);
   if (c.radius) {
     const auto& r = *c.radius;
     o.authorize = r.authorize;

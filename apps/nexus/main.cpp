@@ -13,6 +13,7 @@
 #include <bngkit/nexus/model.hpp>
 #include <bngkit/nexus/replication.hpp>
 #include <bngkit/nexus/store.hpp>
+#include <bngkit/ops/capabilities.hpp>
 #include <bngkit/ops/health.hpp>
 #include <bngkit/ops/http.hpp>
 #include <bngkit/ops/log.hpp>
@@ -181,6 +182,7 @@ int run(const std::string& config_path) {
   ops::HttpServerOptions ao;
   ao.bind_address = c.server.bind;
   ao.port = c.server.http_port;
+  ao.registry = registry;  // open/refused connection metrics
   ao.observer = [&metrics](const ops::Request& req, int status, std::chrono::nanoseconds t) {
     metrics.observe_request(req.method, req.path, status, t);
   };
@@ -192,12 +194,26 @@ int run(const std::string& config_path) {
   ops::HttpServerOptions mo;
   mo.bind_address = c.server.bind;
   mo.port = c.server.metrics_port;
+  mo.registry = registry;
+  mo.name = "metrics";
   if (auto r = metrics_server.start(mo); !r) {
     spdlog::error("metrics: {}", r.error().message());
     return 1;
   }
-  spdlog::info("API on {}:{}, metrics on {}:{}/metrics{}", c.server.bind, api.port(), c.server.bind,
-               metrics_server.port(), c.server.token.empty() ? " (no token: writes are open)" : "");
+  spdlog::info("API on {}:{}, metrics on {}:{}/metrics", c.server.bind, api.port(), c.server.bind,
+               metrics_server.port());
+  if (c.server.token.empty()) {
+    spdlog::warn("server.token is not set: anyone reaching {}:{} can change pools and allocations",
+                 c.server.bind, api.port());
+  }
+  // security: the store is open and every port bound (peers included); nothing left needs
+  // a capability.
+  if (auto caps = ops::drop_capabilities_except({}); !caps) {
+    spdlog::error("start-up failed: {}", caps.error().message());
+    return 1;
+  } else if (caps->dropped != 0) {
+    spdlog::info("capabilities: dropped {}", ops::capability_names(caps->dropped));
+  }
 
   // Housekeeping: free expired grants and silent nodes.
   asio::steady_timer housekeeping(io);

@@ -104,7 +104,8 @@ Metrics::Metrics(prometheus::Registry& r)
       repl_failures_(BuildCounter()
                          .Name("nexus_replication_failures_total")
                          .Help("Refused peer connections and frames, by reason "
-                               "(handshake: failed authentication, protocol: malformed)")
+                               "(handshake: failed authentication, protocol: malformed, "
+                               "inbound_limit: max_inbound connections already served)")
                          .Register(r)),
       api_requests_(BuildCounter()
                         .Name("nexus_api_requests_total")
@@ -207,6 +208,8 @@ void Metrics::update(const nexus::Model& model, const nexus::Replicator* replica
                     static_cast<double>(s.handshake_failures));
   ops::sync_counter(repl_failures_.Add({{"reason", "protocol"}}),
                     static_cast<double>(s.protocol_errors));
+  ops::sync_counter(repl_failures_.Add({{"reason", "inbound_limit"}}),
+                    static_cast<double>(s.connections_refused));
 }
 
 }  // namespace bngkit::nexusd

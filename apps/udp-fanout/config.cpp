@@ -156,8 +156,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   if (auto k = root.table("kubernetes")) {
     k->reject_unknown({"api_server", "token_file", "ca_file", "namespace_file", "request_timeout",
-                       "watch_timeout"});
+                       "watch_timeout", "max_response_bytes"});
     auto& kc = c.fanout.kubernetes;
+    set_uint(*k, "max_response_bytes", kc.max_response_bytes, 4096, std::int64_t{1} << 32);
     set_if(k->string("api_server"), kc.api_server);
     set_if(k->string("token_file"), kc.token_file);
     set_if(k->string("ca_file"), kc.ca_file);

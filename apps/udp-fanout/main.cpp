@@ -3,6 +3,7 @@
 //   udp-fanout run --config fanout.toml
 //   udp-fanout validate --config fanout.toml
 #include <bngkit/fanout/fanout.hpp>
+#include <bngkit/ops/capabilities.hpp>
 #include <bngkit/ops/health.hpp>
 #include <bngkit/ops/http.hpp>
 #include <bngkit/ops/log.hpp>
@@ -13,6 +14,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
+#include <linux/capability.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -110,6 +113,8 @@ int run(const fanoutd::Config& config) {
   ops::HttpServerOptions http_opts;
   http_opts.bind_address = config.metrics.bind_address;
   http_opts.port = config.metrics.port;
+  http_opts.registry = registry;  // open/refused connection metrics
+  http_opts.name = "metrics";
   if (auto r = http.start(http_opts); !r) {
     spdlog::critical("cannot serve HTTP: {}", r.error().message());
     fanout.stop();
@@ -118,6 +123,17 @@ int run(const fanoutd::Config& config) {
   spdlog::info("serving {}/health/live, /health/ready on {}:{}",
                config.metrics.enabled ? config.metrics.path + ", " : std::string(),
                config.metrics.bind_address, http.port());
+  // security: listeners bound, TC attached, probe sockets open. Only detaching TC at stop
+  // needs a capability (CAP_NET_ADMIN); maps are updated through open fds.
+  if (auto caps = ops::drop_capabilities_except({CAP_NET_ADMIN}); !caps) {
+    spdlog::critical("cannot drop capabilities: {}", caps.error().message());
+    http.stop();
+    fanout.stop();
+    return 1;
+  } else {
+    spdlog::info("capabilities: kept {}, dropped {}", ops::capability_names(caps->kept),
+                 ops::capability_names(caps->dropped));
+  }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

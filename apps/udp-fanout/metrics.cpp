@@ -68,7 +68,12 @@ FanoutMetrics::FanoutMetrics(prometheus::Registry& registry)
                            .Name("udp_fanout_discovery_lists_total")
                            .Help("Full EndpointSlice lists (the first, and one after each "
                                  "410 Gone)")
-                           .Register(registry)) {}
+                           .Register(registry)),
+      discovery_oversized_(BuildCounter()
+                               .Name("udp_fanout_discovery_oversized_total")
+                               .Help("EndpointSlice lists and watch events refused for exceeding "
+                                     "kubernetes.max_response_bytes")
+                               .Register(registry)) {}
 
 void FanoutMetrics::update(const std::vector<fanout::ListenerStatus>& status) {
   std::map<std::vector<std::string>, prometheus::Gauge*> seen_health;
@@ -108,6 +113,9 @@ void FanoutMetrics::update(const std::vector<fanout::ListenerStatus>& status) {
       auto& lists = last_lists_[l.name];
       advance(discovery_lists_.Add(labels), l.discovery->lists, lists);
       lists = l.discovery->lists;
+      auto& oversized = last_oversized_[l.name];
+      advance(discovery_oversized_.Add(labels), l.discovery->oversized, oversized);
+      oversized = l.discovery->oversized;
     }
 
     for (const auto& d : l.downstreams) {

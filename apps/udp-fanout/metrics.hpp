@@ -36,7 +36,9 @@ class FanoutMetrics {
   prometheus::Family<prometheus::Gauge>& listener_info_;
   prometheus::Family<prometheus::Gauge>& discovery_synced_;
   prometheus::Family<prometheus::Counter>& discovery_lists_;
+  prometheus::Family<prometheus::Counter>& discovery_oversized_;
   std::map<std::string, std::uint64_t> last_lists_;    // by listener
+  std::map<std::string, std::uint64_t> last_oversized_;  // by listener
   std::map<std::string, fanout::ListenerStats> last_;  // by listener: what was added so far
   std::map<std::vector<std::string>, prometheus::Gauge*> health_;  // by label values
   std::map<std::string, prometheus::Gauge*> info_;                 // by listener

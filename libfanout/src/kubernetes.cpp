@@ -37,8 +37,6 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-constexpr std::size_t kMaxListBytes = 64U << 20;
-
 Result<std::string> read_file_trimmed(const std::string& path, const char* what) {
   std::ifstream in(path);
   if (!in) return errno_error(errno ? errno : ENOENT, std::string("reading ") + what + " " + path);
@@ -218,6 +216,10 @@ struct EndpointSliceWatcher::Impl {
   bool run_io();
   void apply(const std::string& type, const json::object& object, bool* gone);
   void report();
+  void count_oversized() {
+    std::lock_guard lock(mutex);
+    ++status.oversized;
+  }
   void set_error(std::string e) {
     std::lock_guard lock(mutex);
     status.last_error = std::move(e);
@@ -403,9 +405,10 @@ Result<void> EndpointSliceWatcher::Impl::list() {
   if (ec) return Error{ec, "sending the EndpointSlice list request"};
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxListBytes);
+  parser.body_limit(api.max_response_bytes);
   tcp_layer.expires_after(api.request_timeout);
   ec = await([&](auto handler) { http::async_read(**stream, buffer, parser, handler); });
+  if (ec == http::error::body_limit) count_oversized();
   if (ec) return Error{ec, "reading the EndpointSlice list"};
   const auto& res = parser.get();
   if (res.result() != http::status::ok) {
@@ -470,9 +473,15 @@ Result<EndpointSliceWatcher::Impl::WatchEnd> EndpointSliceWatcher::Impl::watch()
   bool gone = false;
   std::string bad_event;
   // Watch events are JSON objects, one per line, in the chunks of a chunked response.
+  bool oversized = false;
   auto feed = [&](std::string_view body) {
     for (char c : body) {
       if (c != '\n') {
+        // One event is one object: never more than a whole list may be.
+        if (line.size() >= api.max_response_bytes) {
+          oversized = true;
+          return;
+        }
         line.push_back(c);
         continue;
       }
@@ -488,8 +497,9 @@ Result<EndpointSliceWatcher::Impl::WatchEnd> EndpointSliceWatcher::Impl::watch()
       apply(string_at(*eo, "type"), *object, &gone);
     }
   };
-  auto on_chunk = [&](std::uint64_t, std::string_view body, beast::error_code&) {
+  auto on_chunk = [&](std::uint64_t, std::string_view body, beast::error_code& chunk_ec) {
     feed(body);
+    if (oversized) chunk_ec = http::error::body_limit;
     return body.size();
   };
   parser.on_chunk_body(on_chunk);  // kept by reference: lives as long as the parser
@@ -511,6 +521,11 @@ Result<EndpointSliceWatcher::Impl::WatchEnd> EndpointSliceWatcher::Impl::watch()
   while (!parser.is_done() && !gone) {
     tcp_layer.expires_after(idle);
     ec = await([&](auto handler) { http::async_read_some(**stream, buffer, parser, handler); });
+    if (oversized || parser.get().body().size() > api.max_response_bytes) {
+      count_oversized();
+      return make_error(std::errc::message_size, "a watch event over " + std::to_string(api.max_response_bytes) +
+                                                     " bytes (kubernetes max_response_bytes): dropped the stream");
+    }
     if (ec) return Error{ec, "watch stream broke at resourceVersion " + rv};
   }
   feed(parser.get().body());  // a response that was not chunked (chunks never reach the body)

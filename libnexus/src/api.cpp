@@ -1,6 +1,5 @@
 // Nexus HTTP API handlers: strict JSON decoding (types checked, unknown fields refused, every
 // error naming the field), model errors mapped to statuses, bearer token on writes.
-#include <openssl/crypto.h>
 
 #include <bngkit/nexus/api.hpp>
 #include <bngkit/nexus/model.hpp>
@@ -261,17 +260,7 @@ class Api {
   ops::Handler guard(bool write, std::function<Response(const Request&)> h) const {
     return [this, write, h = std::move(h)](const Request& req) -> Response {
       if (write && !opt_.token.empty()) {
-        auto auth = req.header("authorization");
-        if (!auth) {
-          Response r = Response::error(
-              401, "this request changes state: send Authorization: Bearer <token>");
-          r.headers.emplace_back("WWW-Authenticate", "Bearer");
-          return r;
-        }
-        const std::string want = "Bearer " + opt_.token;
-        if (auth->size() != want.size() ||
-            CRYPTO_memcmp(auth->data(), want.data(), want.size()) != 0)
-          return Response::error(403, "the bearer token was not accepted");
+        if (auto refused = ops::check_bearer(req, opt_.token)) return *refused;
       }
       try {
         return h(req);

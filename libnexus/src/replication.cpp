@@ -244,7 +244,7 @@ struct Replicator::Impl {
     std::atomic<std::uint64_t> accepted{0}, handshake_failures{0}, protocol_errors{0};
     std::atomic<std::uint64_t> frames_sent{0}, frames_received{0}, bytes_sent{0}, bytes_received{0};
     std::atomic<std::uint64_t> pushes{0}, entries_sent{0}, entries_applied{0};
-    std::atomic<std::uint64_t> rounds{0}, repairs{0};
+    std::atomic<std::uint64_t> rounds{0}, repairs{0}, refused{0};
   } stats;
 
   // ---- framing with accounting
@@ -671,6 +671,7 @@ struct Replicator::Impl {
         }
       }
       if (stopping || inbound.size() >= opt.max_inbound) {
+        if (!stopping) stats.refused++;
         ::close(fd);
         continue;
       }
@@ -908,7 +909,8 @@ ReplicationStatus Replicator::status() const {
   s.stats =
       ReplicationStats{c.accepted,        c.handshake_failures, c.protocol_errors, c.frames_sent,
                        c.frames_received, c.bytes_sent,         c.bytes_received,  c.pushes,
-                       c.entries_sent,    c.entries_applied,    c.rounds,          c.repairs};
+                       c.entries_sent,    c.entries_applied,    c.rounds,          c.repairs,
+                       c.refused};
   return s;
 }
 

@@ -1,6 +1,10 @@
 // Config conventions: env expansion, durations, secrets, keyed errors.
 #include <bngkit/ops/config.hpp>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -85,6 +89,17 @@ Result<toml::table> load_toml_file(const std::string& path) {
   }
 }
 
+Result<void> check_secret_file_mode(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno_error(errno, "cannot stat " + path);
+  if ((st.st_mode & S_IROTH) == 0) return ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return make_error(std::errc::permission_denied,
+                    path + " holds " + std::string(what) + " but every user can read it (mode " + mode +
+                        "): run chmod o-r " + path);
+}
+
 ConfigReader::ConfigReader(const toml::table& table, std::string path, std::vector<std::string>* errors)
     : table_(&table), path_(std::move(path)), errors_(errors) {}
 
@@ -105,6 +120,20 @@ std::vector<std::string> ConfigReader::keys() const {
 }
 
 namespace {
+// Whether a string says more than ${VAR} references (so the file itself holds secret text).
+bool has_literal_text(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+      const auto close = text.find('}', i + 2);
+      if (close == std::string_view::npos) return true;
+      i = close;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
 const char* type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::table: return "table";
@@ -240,6 +269,10 @@ std::optional<std::string> ConfigReader::secret(std::string_view key, bool requi
       fail(file_key, "cannot read secret file " + *path);
       return std::nullopt;
     }
+    if (auto mode = check_secret_file_mode(*path, "the secret " + key_path(key)); !mode) {
+      fail(file_key, mode.error().context);
+      return std::nullopt;
+    }
     std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
     if (value.empty()) {
@@ -257,6 +290,16 @@ std::optional<std::string> ConfigReader::secret(std::string_view key, bool requi
   if (s == nullptr) {
     fail(key, "expected a string");
     return std::nullopt;
+  }
+  // Written inline (not only ${ENV}): the config file itself holds the secret, so it must
+  // not be world-readable. Text parsed from memory has no source file to check.
+  if (const auto& source = n->source().path; source && has_literal_text(s->get())) {
+    struct stat st {};
+    if (::stat(source->c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+      auto mode = check_secret_file_mode(*source, "the secret " + key_path(key) + " inline");
+      fail(key, mode.error().context + ", or move the secret to " + file_key + " or ${ENV}");
+      return std::nullopt;
+    }
   }
   auto expanded = expand_env(s->get());
   if (!expanded) {

@@ -6,6 +6,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <atomic>
@@ -101,7 +104,37 @@ Result<std::map<std::string, std::string>> parse_query(std::string_view q) {
   return out;
 }
 
+// Equal in time that depends only on the length of `want` (the secret), not on where
+// `got` first differs.
+bool equal_constant_time(std::string_view got, std::string_view want) {
+  volatile unsigned char diff = got.size() == want.size() ? 0 : 1;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const char g = i < got.size() ? got[i] : '\0';
+    diff = static_cast<unsigned char>(diff | static_cast<unsigned char>(g ^ want[i]));
+  }
+  return diff == 0;
+}
+
 }  // namespace
+
+std::optional<Response> check_bearer(const Request& request, std::string_view token) {
+  auto auth = request.header("authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  const bool bearer = auth && auth->size() >= kScheme.size() &&
+                      std::equal(kScheme.begin(), kScheme.end(), auth->begin(), [](char a, char b) {
+                        return a == std::tolower(static_cast<unsigned char>(b));
+                      });
+  if (!bearer) {
+    Response r = Response::error(401, "this request changes state: send Authorization: Bearer <token>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  std::string_view presented(*auth);
+  presented.remove_prefix(kScheme.size());
+  while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
+  if (!equal_constant_time(presented, token)) return Response::error(403, "the bearer token was not accepted");
+  return std::nullopt;
+}
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
   auto segments = split_path(pattern);
@@ -115,6 +148,9 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 Response Router::dispatch(Request& request) const {
+  if (!token_.empty() && request.method != "GET" && request.method != "HEAD") {
+    if (auto refused = check_bearer(request, token_)) return *refused;
+  }
   auto segments = split_path(request.raw_path.empty() ? request.path : request.raw_path);
   if (!request.raw_path.empty()) {
     for (auto& segment : segments) {
@@ -163,8 +199,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::shared_ptr<const Router> router;
   HttpServerOptions options;
   std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> refused{0};
+  prometheus::Gauge* open_gauge = nullptr;
+  prometheus::Counter* refused_counter = nullptr;
 
   void accept();
+  void opened() {
+    ++open;
+    if (open_gauge != nullptr) open_gauge->Increment();
+  }
+  void closed() {
+    --open;
+    if (open_gauge != nullptr) open_gauge->Decrement();
+  }
 };
 
 namespace {
@@ -172,11 +220,22 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+      : stream_(std::move(socket)), buffer_(buffer_limit(server->options)), server_(std::move(server)) {
+    server_->opened();
+  }
+  ~Session() { server_->closed(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start() { read(); }
 
  private:
+  // What one request may occupy (the parser enforces the header and body limits; this
+  // also bounds bytes a client pipelines behind them).
+  static std::size_t buffer_limit(const HttpServerOptions& o) {
+    return o.max_header_bytes + o.max_body_bytes + (64 << 10);
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
@@ -196,7 +255,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       // Malformed or oversized request: answer 400/413 once, then close.
-      const int status = ec == http::error::body_limit ? 413 : 400;
+      const int status = ec == http::error::body_limit || ec == http::error::header_limit ||
+                                 ec == http::error::buffer_overflow
+                             ? (ec == http::error::header_limit ? 431 : 413)
+                             : 400;
       http::request<http::string_body> dummy;
       send(make_response(dummy, Response::error(status, "bad request: " + ec.message())), false);
       return;
@@ -271,7 +333,17 @@ class Session : public std::enable_shared_from_this<Session> {
 void HttpServer::Impl::accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
     if (self->stopped || !self->acceptor.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), self)->start();
+    if (!ec) {
+      if (self->open.load() >= self->options.max_connections) {
+        // Over the limit: close at once rather than hold buffers for it.
+        ++self->refused;
+        if (self->refused_counter != nullptr) self->refused_counter->Increment();
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), self)->start();
+      }
+    }
     self->accept();
   });
 }
@@ -283,6 +355,19 @@ HttpServer::~HttpServer() { stop(); }
 
 Result<void> HttpServer::start(const HttpServerOptions& options) {
   impl_->options = options;
+  if (options.registry && impl_->open_gauge == nullptr) {
+    impl_->open_gauge = &prometheus::BuildGauge()
+                             .Name("bngkit_http_connections")
+                             .Help("HTTP connections open now, by server")
+                             .Register(*options.registry)
+                             .Add({{"server", options.name}});
+    impl_->open_gauge->Set(static_cast<double>(impl_->open.load()));
+    impl_->refused_counter = &prometheus::BuildCounter()
+                                  .Name("bngkit_http_connections_refused_total")
+                                  .Help("HTTP connections closed at accept because max_connections were open")
+                                  .Register(*options.registry)
+                                  .Add({{"server", options.name}});
+  }
   const std::string where = options.bind_address + ":" + std::to_string(options.port);
   beast::error_code ec;
   auto address = asio::ip::make_address(options.bind_address, ec);
@@ -303,6 +388,8 @@ std::uint16_t HttpServer::port() const {
   auto ep = impl_->acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
 }
+
+HttpServer::Stats HttpServer::stats() const { return Stats{impl_->open.load(), impl_->refused.load()}; }
 
 void HttpServer::stop() {
   impl_->stopped = true;

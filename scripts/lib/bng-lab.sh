@@ -83,6 +83,7 @@ port = 9090
 level = "info"
 TOML
   if [[ $# -gt 1 ]]; then printf '%s\n' "$2" >>"$file"; fi
+  chmod 0640 "$file"  # it may hold secrets inline: bng refuses a world-readable one
 }
 
 # lab_start_bng BNG_BINARY CONFIG: starts the daemon in the BNG namespace, waits for ready.

@@ -193,6 +193,34 @@ TEST_F(DaeServerTest, AnsweredRequestsAreForgottenAfterTheDuplicateWindow) {
   EXPECT_EQ(dae->stats().duplicates, 1u);
 }
 
+TEST_F(DaeServerTest, RememberedRequestsAreBoundedAndTheOverflowCounted) {
+  DaeServerOptions options;
+  options.listen_address = "127.0.0.1";
+  options.port = 0;
+  options.clients = {{"127.0.0.1", "dae-secret"}};
+  options.duplicate_window = 1s;
+  options.max_remembered = 2;
+  int calls = 0;
+  auto small = DaeServer::create(io, options, [&calls](const Packet&, const DaeSource&, DaeServer::Respond respond) {
+    ++calls;
+    respond(DaeReply::make_ack());
+  });
+  ASSERT_TRUE(small.ok()) << small.error().message();
+  dae = std::move(*small);  // exchange() talks to `dae`
+  EXPECT_TRUE(exchange(request(Code::kDisconnectRequest, "known", "dae-secret", false, 1)).has_value());
+  EXPECT_TRUE(exchange(request(Code::kDisconnectRequest, "known", "dae-secret", false, 2)).has_value());
+  // Two answers remembered for the duplicate window: a third new request is dropped unseen.
+  EXPECT_FALSE(exchange(request(Code::kDisconnectRequest, "known", "dae-secret", false, 3), 200ms).has_value());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(dae->stats().dropped_cache_full, 1u);
+  // Duplicates of what is remembered are still answered from the cache.
+  EXPECT_TRUE(exchange(request(Code::kDisconnectRequest, "known", "dae-secret", false, 1)).has_value());
+  // Once the window has passed, room again: the client's retransmission is served.
+  run_for(io, 1100ms);
+  EXPECT_TRUE(exchange(request(Code::kDisconnectRequest, "known", "dae-secret", false, 3)).has_value());
+  EXPECT_EQ(calls, 3);
+}
+
 TEST_F(DaeServerTest, OptionsAreChecked) {
   auto handler = [](const Packet&, const DaeSource&, DaeServer::Respond) {};
   DaeServerOptions bad_client;

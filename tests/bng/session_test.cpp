@@ -388,6 +388,33 @@ TEST_F(SessionManagerTest, NoRadiusAnswerIsAShortRejectAndCounted) {
   EXPECT_EQ(admit().verdict, slowpath::Admission::Verdict::pending);
 }
 
+TEST_F(SessionManagerTest, TheSessionTableIsBoundedAndNewSubscribersBeyondAreRejected) {
+  options_.authorize = false;
+  options_.max_sessions = 2;
+  make();
+  auto admit_mac = [this](std::uint8_t last) {
+    auto m = discover();
+    m.chaddr[5] = last;
+    const auto key = pool::SubscriberKey::mac(std::array<std::uint8_t, 6>{0x02, 0, 0, 0, 0, last});
+    return manager_->admit(slowpath::AdmissionRequest{m, key, "residential-ipv4"});
+  };
+  EXPECT_EQ(admit_mac(1).verdict, slowpath::Admission::Verdict::accept);
+  EXPECT_EQ(admit_mac(2).verdict, slowpath::Admission::Verdict::accept);
+  // A DISCOVER from a third (perhaps made-up) MAC would add a session: refused, counted.
+  const auto third = admit_mac(3);
+  EXPECT_EQ(third.verdict, slowpath::Admission::Verdict::reject);
+  EXPECT_EQ(third.reason, "session table full (2 sessions)");
+  EXPECT_EQ(manager_->stats().refused_full, 1u);
+  EXPECT_EQ(manager_->sessions().size(), 2u);
+  // Subscribers that have a session are still served.
+  EXPECT_EQ(admit_mac(1).verdict, slowpath::Admission::Verdict::accept);
+  // Sessions that never got a lease are forgotten after a while: room again.
+  now_ += std::chrono::minutes(6);
+  settle();
+  EXPECT_EQ(admit_mac(3).verdict, slowpath::Admission::Verdict::accept);
+  EXPECT_EQ(manager_->stats().refused_full, 1u);
+}
+
 TEST_F(SessionManagerTest, AccountingWaitsOutAServerOutageAndARestart) {
   acct_.down = true;
   make();

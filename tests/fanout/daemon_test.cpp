@@ -146,6 +146,13 @@ bind = "10.77.0.1:9190"
       3s))
       << m;
 
+  // Serving: only CAP_NET_ADMIN (bit 12, to detach TC at exit) is left, in every set.
+  const auto status = slurp("/proc/" + std::to_string(daemon.pid()) + "/status");
+  for (const char* set : {"CapEff:\t", "CapPrm:\t", "CapBnd:\t"}) {
+    EXPECT_NE(status.find(std::string(set) + "0000000000001000"), std::string::npos) << set << "\n" << status;
+  }
+  EXPECT_NE(status.find("CapAmb:\t0000000000000000"), std::string::npos) << status;
+
   daemon.kill(SIGTERM);
   EXPECT_EQ(daemon.wait_exit(5s), 0) << slurp(log);
   const auto text = slurp(log);

@@ -191,6 +191,30 @@ TEST_F(Discovery, ABrokenWatchResumesFromTheLastVersionWithoutMissingAnything) {
   EXPECT_EQ(watcher_->status().lists, 1u) << "resumed, not listed again";
 }
 
+TEST_F(Discovery, AnEventOverTheLimitIsRefusedAndCounted) {
+  api_.max_response_bytes = 8192;
+  server_.put(endpoint_slice("va-1", "logging", "vector-aggregators", {{"10.1.0.5", "vector-0"}},
+                             "syslog", 5514));
+  start();
+  ASSERT_TRUE(latest_is({"vector-0=10.1.0.5:5514"}));
+  // A slice of 100 endpoints is one event of ~30 KiB: over the limit, never buffered whole.
+  std::vector<K8sEndpoint> many;
+  for (int i = 0; i < 100; ++i) many.push_back({"10.2.0." + std::to_string(i + 1), "big-" + std::to_string(i)});
+  server_.put(endpoint_slice("va-big", "logging", "vector-aggregators", many, "syslog", 5514));
+  ASSERT_TRUE(wait_until([&] { return watcher_->status().oversized >= 2; }, 5s))
+      << watcher_->status().last_error;
+  EXPECT_NE(watcher_->status().last_error.find("a watch event over 8192 bytes"), std::string::npos)
+      << watcher_->status().last_error;
+  EXPECT_EQ(latest(), std::vector<std::string>{"vector-0=10.1.0.5:5514"}) << "what was known stays";
+  // Once the big slice is gone the stream of small events is followed again.
+  server_.remove("va-big");
+  server_.put(endpoint_slice("va-2", "logging", "vector-aggregators", {{"10.1.1.5", "vector-2"}},
+                             "syslog", 5514));
+  server_.compact();  // the big event leaves the history: a fresh list (small again)
+  ASSERT_TRUE(latest_is({"vector-0=10.1.0.5:5514", "vector-2=10.1.1.5:5514"}))
+      << ::testing::PrintToString(latest()) << watcher_->status().last_error;
+}
+
 TEST_F(Discovery, GoneVersionMeansAFreshList) {
   server_.put(endpoint_slice("va-1", "logging", "vector-aggregators", {{"10.1.0.5", "vector-0"}},
                              "syslog", 5514));

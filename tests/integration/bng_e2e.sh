@@ -8,6 +8,8 @@
 #   restart   SIGTERM/restart keeps serving from the restored cache; SIGKILL loses no ACKed lease
 #   drain     POST /admin/drain: existing subscribers served, new ones not, readiness fails
 #   reload    SIGHUP applies pool options live (both paths), refuses restart-only changes
+#   security  a world-readable config with a secret refused; api.token guards POST/DELETE;
+#             capabilities dropped after start (CapEff/CapBnd), XDP and TC still detached at stop
 # Exit 77 (skipped) without root.
 set -euo pipefail
 bng=$1
@@ -182,6 +184,70 @@ reload)
   check "a file that does not parse is refused" [ "$(lab_metric 'bng_config_reloads_total{result="rejected"}')" = 2 ]
   ip4=$(lab_udhcpc)
   check "still serving the running configuration (lease 40)" grep -q "^bound $ip4 40 " "$LAB_DIR/udhcpc.events"
+  ;;
+security)
+  # A secret inline in a world-readable config: validate refuses it, naming file, key and fix.
+  cfg="$LAB_DIR/secret.toml"
+  sed 's/^port = 8080$/port = 8080\ntoken = "lab-token-0123456789"/' "$LAB_DIR/bng.toml" >"$cfg"
+  chmod 0644 "$cfg"
+  if out=$("$bng" validate --config "$cfg" 2>&1); then fail "validate accepted a 0644 file with api.token inline"; fi
+  check "validate refuses api.token inline in a 0644 file, naming file, key and fix" grep -qF \
+    "api.token: $cfg holds the secret api.token inline but every user can read it (mode 0644): run chmod o-r $cfg, or move the secret to token_file" <<<"$out"
+  check "... without printing the token" bash -c '! grep -q lab-token <<<"$1"' _ "$out"
+  chmod 0640 "$cfg"
+  check "validate accepts it at 0640" quiet "$bng" validate --config "$cfg"
+
+  # The API with api.token: reads open, everything else needs the bearer token.
+  lab_stop_bng
+  lab_start_bng "$bng" "$cfg"
+  code() { ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
+  api=http://127.0.0.1:8080
+  ip1=$(lab_udhcpc)
+  check "bound ($ip1)" [ -n "$ip1" ]
+  check "POST /admin/drain without a token: 401" [ "$(code -X POST $api/admin/drain)" = 401 ]
+  check "POST /admin/drain with another token: 403" \
+    [ "$(code -X POST -H 'Authorization: Bearer lab-token-wrong' $api/admin/drain)" = 403 ]
+  check "DELETE /api/v1/leases/$ip1 without a token: 401" [ "$(code -X DELETE "$api/api/v1/leases/$ip1")" = 401 ]
+  check "DELETE /api/v1/sessions/1 without a token: 401" [ "$(code -X DELETE $api/api/v1/sessions/1)" = 401 ]
+  check "refused requests changed nothing" [ "$(lab_metric bng_draining)" = 0 ]
+  check "the lease is still bound" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 1 ]
+  check "GET /api/v1/leases stays open" [ "$(code $api/api/v1/leases)" = 200 ]
+  check "GET /health/ready stays open" [ "$(code $api/health/ready)" = 200 ]
+  check "POST /admin/drain with the token: 200" \
+    [ "$(code -X POST -H 'Authorization: Bearer lab-token-0123456789' $api/admin/drain)" = 200 ]
+  check "bng_draining is 1" [ "$(lab_metric bng_draining)" = 1 ]
+  check "DELETE /admin/drain with the token: 200" \
+    [ "$(code -X DELETE -H 'Authorization: Bearer lab-token-0123456789' $api/admin/drain)" = 200 ]
+  check "DELETE /api/v1/leases/$ip1 with the token: 204" \
+    [ "$(code -X DELETE -H 'Authorization: Bearer lab-token-0123456789' "$api/api/v1/leases/$ip1")" = 204 ]
+  check "the token is never logged" bash -c "! grep -q lab-token '$LAB_DIR/bng.log'"
+  check "open connections are counted (the scrape's own)" ge "$(lab_metric 'bngkit_http_connections{server="metrics"}')" 1
+
+  # Capabilities: after start only CAP_NET_ADMIN (bit 12) is left, in every set.
+  caps() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$LAB_BNG_PID/status"; }
+  for set in CapEff CapPrm CapBnd; do
+    check "$set is cap_net_admin only ($(caps $set))" [ "$(caps $set)" = 0000000000001000 ]
+  done
+  check "CapInh and CapAmb are empty" [ "$(caps CapInh)$(caps CapAmb)" = 00000000000000000000000000000000 ]
+  eff=$((16#$(caps CapEff)))
+  for bit in 1:CAP_DAC_OVERRIDE 13:CAP_NET_RAW 16:CAP_SYS_MODULE 19:CAP_SYS_PTRACE 21:CAP_SYS_ADMIN \
+             24:CAP_SYS_RESOURCE 38:CAP_PERFMON 39:CAP_BPF; do
+    check "no ${bit#*:}" [ $(((eff >> ${bit%%:*}) & 1)) = 0 ]
+  done
+  check "the drop is logged" grep -q "capabilities: kept cap_net_admin, dropped .*cap_sys_admin" "$LAB_DIR/bng.log"
+  # With what is left: the slow path still serves a new subscriber, the fast path renews,
+  # and SIGTERM still takes XDP and TC off the interface.
+  ip netns exec "$LAB_CLI" ip link set "$LAB_CLI" address 02:00:00:00:00:45
+  ip2=$(lab_udhcpc)
+  check "a new subscriber is served after the drop ($ip2)" [ -n "$ip2" ]
+  ip3=$(lab_udhcpc)
+  check "... and served again by XDP ($ip3)" [ "$ip3" = "$ip2" ]
+  check "XDP answered" ge "$(lab_metric 'bng_dhcp_fastpath_replies_total{type="ack"}')" 1
+  check "TC program attached before stop" bash -c "tc -n $LAB_SRV filter show dev $LAB_SRV ingress | grep -q bpf"
+  lab_stop_bng TERM
+  check "SIGTERM detached XDP" bash -c "! ip -n $LAB_SRV link show $LAB_SRV | grep -q xdp"
+  check "SIGTERM detached TC" bash -c "! tc -n $LAB_SRV filter show dev $LAB_SRV ingress | grep -q bpf"
+  check "nothing was refused for a missing privilege" bash -c "! grep -Ei 'not permitted|EPERM|detach.*(fail|error)' '$LAB_DIR/bng.log'"
   ;;
 *)
   echo "unknown scenario $scenario" >&2

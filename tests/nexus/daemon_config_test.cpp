@@ -134,6 +134,7 @@ TEST(NexusConfig, SecretsComeFromFilesOrTheEnvironmentAndAreNeverEchoed) {
     std::ofstream(dir / "secret") << "file-secret-0123456789\n";
     std::ofstream(dir / "token") << "file-token\n";
   }
+  for (const char* f : {"secret", "token"}) fs::permissions(dir / f, fs::perms::owner_read);
   ::setenv("NEXUS_TEST_SECRET", "env-secret-0123456789", 1);
   auto c = parse_config("[server]\ntoken_file = \"" + (dir / "token").string() +
                             "\"\n[p2p]\nsecret_file = \"" + (dir / "secret").string() + "\"\n",

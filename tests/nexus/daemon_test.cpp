@@ -46,8 +46,21 @@ TEST(NexusCli, ExitCodesAndMessages) {
            "\"0123456789abcdef\"\n";
     std::ofstream(dir.path() / "bad.toml") << "[clset]\nnum_workers = 0\n[p2p]\npeers = [\"n2\"]\n";
   }
-  std::tie(rc, out) =
-      run_command({kBinary, "validate", "--config", (dir.path() / "good.toml").string()});
+  // good.toml holds the peer secret inline: world-readable (0644) it is refused, naming the
+  // file, the key and the fix; 0640 is accepted.
+  namespace fs = std::filesystem;
+  const auto good = (dir.path() / "good.toml").string();
+  fs::permissions(good, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  std::tie(rc, out) = run_command({kBinary, "validate", "--config", good});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("p2p.secret: " + good + " holds the secret p2p.secret inline but every user can read it "
+                     "(mode 0644): run chmod o-r " + good),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("0123456789abcdef"), std::string::npos) << "never the secret";
+  fs::permissions(good, fs::perms::others_read, fs::perm_options::remove);
+  std::tie(rc, out) = run_command({kBinary, "validate", "--config", good});
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("ok (replica n1"), std::string::npos) << out;
   std::tie(rc, out) =
@@ -105,12 +118,26 @@ TEST(NexusDaemon, ServesTheApiHealthAndMetricsAndStopsOnSigterm) {
         "nexus_peers{state=\"connected\"} 0", "nexus_allocations_created_total 1"})
     EXPECT_NE(m.find(want), std::string::npos) << "missing " << want << "\n" << m;
 
+  // Serving with every port bound and the store open: no capability is left in any set.
+  std::map<std::string, std::string> caps;
+  {
+    std::ifstream status("/proc/" + std::to_string(d.pid()) + "/status");
+    for (std::string key, value; status >> key >> value;)
+      if (key.rfind("Cap", 0) == 0) caps[key] = value;
+  }
+  for (const char* set : {"CapEff:", "CapPrm:", "CapInh:", "CapAmb:"})
+    EXPECT_EQ(caps[set], "0000000000000000") << set;
+  if (::geteuid() == 0) {
+    EXPECT_EQ(caps["CapBnd:"], "0000000000000000") << "root: the bounding set is emptied too";
+  }
+
   d.kill(SIGTERM);
   EXPECT_EQ(d.wait(15s), 0);
   std::stringstream log;
   log << std::ifstream(d.log()).rdbuf();
   EXPECT_NE(log.str().find("stopped"), std::string::npos) << log.str();
   EXPECT_EQ(log.str().find("api-token"), std::string::npos) << "the token is never logged";
+  EXPECT_EQ(log.str().find("server.token is not set"), std::string::npos) << "a token is set: no warning";
 }
 
 TEST(NexusDaemon, SigtermDrainsNotReadyButServingThenExits) {
@@ -132,6 +159,9 @@ TEST(NexusDaemon, SigtermDrainsNotReadyButServingThenExits) {
       << "still serving during the grace period";
   EXPECT_EQ(d.wait(15s), 0);
   EXPECT_GE(std::chrono::steady_clock::now() - signalled, 1400ms);
+  std::stringstream log;
+  log << std::ifstream(d.log()).rdbuf();
+  EXPECT_NE(log.str().find("server.token is not set"), std::string::npos) << "no token: a warning at start";
 }
 
 TEST(NexusDaemon, Kill9LosesNoAcknowledgedAllocation) {
@@ -253,6 +283,9 @@ TEST(NexusDeploy, TheShippedConfigValidatesAndTheManifestsRender) {
   TempDir dir;
   std::ofstream(dir.path() / "peer-secret") << "0123456789abcdef0123456789abcdef\n";
   std::ofstream(dir.path() / "api-token") << "token\n";
+  // As the StatefulSet mounts them (defaultMode 0400): nexus refuses world-readable secrets.
+  for (const char* f : {"peer-secret", "api-token"})
+    std::filesystem::permissions(dir.path() / f, std::filesystem::perms::owner_read);
   for (std::size_t at = 0; (at = toml.find("/etc/nexus/secrets", at)) != std::string::npos;)
     toml.replace(at, 18, dir.path().string());
   std::ofstream(dir.path() / "nexus.toml") << toml;

@@ -214,6 +214,8 @@ class Daemon {
       return out + "]";
     };
     std::ofstream cfg(config());
+    // It holds the peer secret (and token) inline: nexus refuses it world-readable.
+    fs::permissions(config(), fs::perms::owner_read | fs::perms::owner_write);
     cfg << "[server]\nbind = " << q(o_.bind) << "\nhttp_port = " << o_.http_port
         << "\nmetrics_port = " << o_.metrics_port << "\nthreads = 4\n";
     if (!o_.token.empty()) cfg << "token = " << q(o_.token) << "\n";

@@ -508,6 +508,32 @@ std::string hello(const std::string& topic, const std::string& id) {
   return out;
 }
 
+TEST(ReplicationLimits, InboundConnectionsOverTheLimitAreClosedAndCounted) {
+  auto a = make_model("a");
+  auto o = options(0, {});
+  o.max_inbound = 2;
+  auto ra = start(*a, o);
+  // Connections that never finish their handshake hold their slot until io_timeout.
+  auto connect = [&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(ra->port());
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    return fd;
+  };
+  const int first = connect();
+  const int second = connect();
+  ASSERT_TRUE(wait_until([&] { return ra->status().stats.connections_accepted == 2; }, 3s));
+  const int third = connect();
+  char byte = 0;
+  EXPECT_EQ(::recv(third, &byte, 1, 0), 0) << "closed at once, before any TLS";
+  EXPECT_TRUE(wait_until([&] { return ra->status().stats.connections_refused == 1; }, 3s));
+  EXPECT_EQ(ra->status().stats.connections_accepted, 2U);
+  for (int fd : {first, second, third}) ::close(fd);
+}
+
 TEST(ReplicationAuth, TheWireIsTls13WithThePskTheReadmeDescribes) {
   auto a = make_model("a");
   ASSERT_TRUE(a->create_pool(pool("p", "10.8.0.0/24", {})).ok());

@@ -66,6 +66,7 @@ TEST(ConfigReader, TypedAccessWithKeyedErrors) {
 TEST(ConfigReader, SecretFromFileAndNeverInErrors) {
   const auto path = std::filesystem::temp_directory_path() / ("bngkit-secret-" + std::to_string(::getpid()));
   { std::ofstream(path) << "hunter2\n"; }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto table = toml::parse("a_file = \"" + path.string() + "\"\nb = \"x\"\nb_file = \"/nonexistent\"\n");
   std::vector<std::string> errors;
   ConfigReader root(table, "radius", &errors);
@@ -74,6 +75,80 @@ TEST(ConfigReader, SecretFromFileAndNeverInErrors) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0], "radius.b: set either b or b_file, not both");
   std::filesystem::remove(path);
+}
+
+// A scratch directory removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("bngkit-perm-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  static inline int counter = 0;
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text, std::filesystem::perms mode) const {
+    const auto p = path / name;
+    { std::ofstream(p) << text; }
+    std::filesystem::permissions(p, mode);
+    return p.string();
+  }
+};
+
+using std::filesystem::perms;
+constexpr perms k0644 = perms::owner_read | perms::owner_write | perms::group_read | perms::others_read;
+constexpr perms k0640 = perms::owner_read | perms::owner_write | perms::group_read;
+
+// Reads [radius] secret the way the daemons do: the table parsed from a file on disk.
+std::vector<std::string> secret_errors(const std::string& config_path) {
+  auto table = load_toml_file(config_path);
+  EXPECT_TRUE(table.ok()) << table.error().message();
+  std::vector<std::string> errors;
+  ConfigReader root(*table, "", &errors);
+  if (auto radius = root.table("radius")) (void)radius->secret("secret", true);
+  return errors;
+}
+
+TEST(ConfigReader, InlineSecretInAWorldReadableFileIsRefused) {
+  TempDir dir;
+  const std::string text = "[radius]\nsecret = \"hunter2-inline\"\n";
+  const auto open = dir.write("open.toml", text, k0644);
+  auto errors = secret_errors(open);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "radius.secret: " + open + " holds the secret radius.secret inline but every user can read it "
+                       "(mode 0644): run chmod o-r " + open + ", or move the secret to secret_file or ${ENV}");
+  EXPECT_EQ(errors[0].find("hunter2"), std::string::npos) << "never the value";
+  EXPECT_TRUE(secret_errors(dir.write("closed.toml", text, k0640)).empty());
+  // Only ${ENV} references: the file holds no secret, so its mode does not matter.
+  ::setenv("BNGKIT_TEST_PERM_SECRET", "from-env", 1);
+  EXPECT_TRUE(secret_errors(dir.write("env.toml", "[radius]\nsecret = \"${BNGKIT_TEST_PERM_SECRET}\"\n", k0644)).empty());
+  // Part literal, part ${ENV}: the literal part is in the file.
+  EXPECT_EQ(secret_errors(dir.write("mixed.toml", "[radius]\nsecret = \"x${BNGKIT_TEST_PERM_SECRET}\"\n", k0644)).size(), 1u);
+  // Parsed from memory: no file to check.
+  auto table = toml::parse(text);
+  std::vector<std::string> none;
+  EXPECT_EQ(ConfigReader(table, "", &none).table("radius")->secret("secret").value(), "hunter2-inline");
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(ConfigReader, WorldReadableSecretFileIsRefused) {
+  TempDir dir;
+  const auto secret = dir.write("radius.secret", "hunter2\n", k0644);
+  const auto config = dir.write("bng.toml", "[radius]\nsecret_file = \"" + secret + "\"\n", k0644);
+  auto errors = secret_errors(config);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "radius.secret_file: " + secret + " holds the secret radius.secret but every user can read "
+                       "it (mode 0644): run chmod o-r " + secret);
+  std::filesystem::permissions(secret, k0640);
+  EXPECT_TRUE(secret_errors(config).empty()) << "a world-readable config naming a private secret file is fine";
+}
+
+TEST(CheckSecretFileMode, NamesFileModeAndFix) {
+  TempDir dir;
+  EXPECT_TRUE(check_secret_file_mode(dir.write("a", "x", perms::owner_read), "a token").ok());
+  auto r = check_secret_file_mode(dir.write("b", "x", k0644 | perms::others_write), "a token");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().context.find("holds a token but every user can read it (mode 0646): run chmod o-r "),
+            std::string::npos)
+      << r.error().context;
+  EXPECT_FALSE(check_secret_file_mode((dir.path / "missing").string(), "a token").ok());
 }
 
 TEST(LoadTomlFile, ErrorsCarryLineAndColumn) {

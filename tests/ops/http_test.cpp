@@ -5,6 +5,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <bngkit/ops/metrics.hpp>
 
 #include <thread>
 
@@ -40,6 +43,58 @@ TEST(Router, HandlerExceptionBecomes500) {
   auto r = router.dispatch(req);
   EXPECT_EQ(r.status, 500);
   EXPECT_NE(r.body.find("kaput"), std::string::npos);
+}
+
+TEST(Router, TokenGuardsEveryMethodButGetAndHead) {
+  Router router;
+  int drained = 0;
+  router.add("GET", "/api/v1/leases", [](const Request&) { return Response::json(200, "[]"); });
+  router.add("POST", "/admin/drain", [&drained](const Request&) {
+    ++drained;
+    return Response::json(200, "{}");
+  });
+  router.add("DELETE", "/api/v1/leases/{ip}", [](const Request&) { return Response::no_content(); });
+  auto send = [&router](std::string method, std::string path, std::string auth = "") {
+    Request r{.method = std::move(method), .path = std::move(path)};
+    if (!auth.empty()) r.headers["authorization"] = std::move(auth);
+    return router.dispatch(r);
+  };
+  // No token configured: writes stay open.
+  EXPECT_EQ(send("POST", "/admin/drain").status, 200);
+  router.require_token("s3cret-token");
+  ASSERT_TRUE(router.token_required());
+  auto r = send("POST", "/admin/drain");
+  EXPECT_EQ(r.status, 401);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "WWW-Authenticate");
+  EXPECT_EQ(send("POST", "/admin/drain", "Basic czNjcmV0LXRva2Vu").status, 401);
+  r = send("POST", "/admin/drain", "Bearer s3cret-tokeN");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body.find("s3cret"), std::string::npos) << "the token is never echoed";
+  EXPECT_EQ(send("POST", "/admin/drain", "Bearer s3cret-token-longer").status, 403);
+  EXPECT_EQ(send("POST", "/admin/drain", "Bearer s3cret").status, 403);
+  EXPECT_EQ(send("POST", "/admin/drain", "Bearer ").status, 403);
+  EXPECT_EQ(drained, 1) << "no refused request reached the handler";
+  EXPECT_EQ(send("POST", "/admin/drain", "Bearer s3cret-token").status, 200);
+  EXPECT_EQ(send("POST", "/admin/drain", "bearer s3cret-token").status, 200) << "the scheme is case-insensitive";
+  EXPECT_EQ(drained, 3);
+  EXPECT_EQ(send("DELETE", "/api/v1/leases/10.0.1.5").status, 401);
+  EXPECT_EQ(send("DELETE", "/api/v1/leases/10.0.1.5", "Bearer s3cret-token").status, 204);
+  // Unknown paths and methods need the token too: nothing about the API leaks without it.
+  EXPECT_EQ(send("PUT", "/nowhere").status, 401);
+  // Reads stay open.
+  EXPECT_EQ(send("GET", "/api/v1/leases").status, 200);
+  EXPECT_EQ(send("HEAD", "/api/v1/leases").status, 200);
+  EXPECT_EQ(send("GET", "/nowhere").status, 404);
+}
+
+TEST(CheckBearer, AcceptsOnlyTheToken) {
+  Request r{.method = "POST", .path = "/x"};
+  EXPECT_EQ(check_bearer(r, "t")->status, 401);
+  r.headers["authorization"] = "Bearer t";
+  EXPECT_FALSE(check_bearer(r, "t").has_value());
+  r.headers["authorization"] = "Bearer u";
+  EXPECT_EQ(check_bearer(r, "t")->status, 403);
 }
 
 TEST(UrlDecode, DecodesAndRejectsBadEscapes) {
@@ -111,6 +166,83 @@ TEST_F(ServerTest, OversizedBodyIsRefusedWith413) {
   auto res = request(http::verb::post, "/echo/x", std::string(1000, 'a'));
   EXPECT_EQ(res.result_int(), 413);
   EXPECT_NE(res.body().find("\"error\""), std::string::npos);
+}
+
+TEST_F(ServerTest, OversizedHeaderIsRefusedWith431) {
+  asio::io_context client_io;
+  asio::ip::tcp::socket socket(client_io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  http::request<http::string_body> req{http::verb::get, "/echo/x", 11};
+  req.set("X-Filler", std::string(20 << 10, 'a'));  // over the 16 KiB default
+  http::write(socket, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(socket, buffer, res);
+  EXPECT_EQ(res.result_int(), 431);
+}
+
+// Connects and waits until the server has counted `n` open connections.
+bool wait_for_open(const HttpServer& server, std::size_t n) {
+  for (int i = 0; i < 200; ++i) {
+    if (server.stats().open == n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST(HttpServer, ConnectionsOverTheLimitAreClosedAndCounted) {
+  asio::io_context io;
+  auto router = std::make_shared<Router>();
+  router->add("GET", "/ping", [](const Request&) { return Response::text(200, "pong"); });
+  auto registry = std::make_shared<prometheus::Registry>();
+  HttpServer server(io, router);
+  HttpServerOptions options;
+  options.bind_address = "127.0.0.1";
+  options.port = 0;
+  options.max_connections = 2;
+  options.registry = registry;
+  options.name = "test";
+  ASSERT_TRUE(server.start(options).ok());
+  std::thread thread([&io] { io.run(); });
+
+  asio::io_context client_io;
+  const asio::ip::tcp::endpoint at{asio::ip::make_address("127.0.0.1"), server.port()};
+  std::vector<asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 2; ++i) {
+    idle.emplace_back(client_io);
+    idle.back().connect(at);
+  }
+  ASSERT_TRUE(wait_for_open(server, 2));
+
+  // The third is closed without an answer.
+  asio::ip::tcp::socket third(client_io);
+  third.connect(at);
+  char byte = 0;
+  boost::system::error_code ec;
+  third.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(server.stats().refused, 1u);
+  const auto text = render_prometheus(*registry);
+  EXPECT_NE(text.find("bngkit_http_connections_refused_total{server=\"test\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("bngkit_http_connections{server=\"test\"} 2"), std::string::npos) << text;
+
+  // One idle client leaves: a new one is served.
+  idle.front().close();
+  ASSERT_TRUE(wait_for_open(server, 1));
+  asio::ip::tcp::socket fourth(client_io);
+  fourth.connect(at);
+  http::request<http::string_body> req{http::verb::get, "/ping", 11};
+  http::write(fourth, req);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(fourth, buffer, res);
+  EXPECT_EQ(res.body(), "pong");
+
+  asio::post(io, [&server] { server.stop(); });
+  idle.clear();
+  fourth.close();
+  io.stop();
+  thread.join();
 }
 
 TEST(HttpServer, BindErrorNamesTheAddress) {

@@ -44,7 +44,8 @@ struct DaeServer::Impl : std::enable_shared_from_this<DaeServer::Impl> {
 
   struct Counters {
     std::atomic<std::uint64_t> disconnect{0}, coa{0}, acks{0}, naks{0}, duplicates{0},
-        unknown_client{0}, malformed{0}, bad_authenticator{0}, unsupported_code{0}, stale{0};
+        unknown_client{0}, malformed{0}, bad_authenticator{0}, unsupported_code{0}, stale{0},
+        cache_full{0};
   } counters;
 
   static void bump(std::atomic<std::uint64_t>& counter) {
@@ -94,6 +95,7 @@ struct DaeServer::Impl : std::enable_shared_from_this<DaeServer::Impl> {
       }
       return;
     }
+    if (cache.size() >= options.max_remembered) return bump(counters.cache_full);
     cache.emplace(key, Entry{});
     bump(request->code == Code::kDisconnectRequest ? counters.disconnect : counters.coa);
 
@@ -212,6 +214,7 @@ DaeStats DaeServer::stats() const {
   s.dropped_bad_authenticator = get(c.bad_authenticator);
   s.dropped_unsupported_code = get(c.unsupported_code);
   s.dropped_stale = get(c.stale);
+  s.dropped_cache_full = get(c.cache_full);
   return s;
 }
 

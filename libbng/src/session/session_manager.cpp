@@ -484,6 +484,11 @@ slowpath::Admission SessionManager::admit(const slowpath::AdmissionRequest& requ
         return Impl::accept(s);
     }
   }
+  if (d.sessions.size() >= d.options.max_sessions) {
+    ++d.stats.refused_full;
+    return {slowpath::Admission::Verdict::reject, {}, {},
+            "session table full (" + std::to_string(d.options.max_sessions) + " sessions)"};
+  }
   Session s;
   s.id = d.new_id();
   s.subscriber = request.subscriber;

@@ -134,6 +134,9 @@ struct KubernetesApiConfig {
   std::chrono::seconds watch_timeout{300};     ///< timeoutSeconds asked of the server per watch
   std::chrono::milliseconds backoff_min{500};  ///< retry delay after a failure, doubling
   std::chrono::milliseconds backoff_max{30'000};
+  /// Largest LIST response and largest single watch event read from the API server; a
+  /// bigger one is refused (counted in Status::oversized) and the request retried.
+  std::size_t max_response_bytes = std::size_t{64} << 20;
 };
 
 /// Everything a Fanout runs.

@@ -39,6 +39,7 @@ class BNGKIT_FANOUT_EXPORT EndpointSliceWatcher {
     std::uint64_t lists = 0;       ///< full lists done (1 + relists after "410 Gone")
     std::uint64_t watches = 0;     ///< watch requests made (resumes included)
     std::uint64_t events = 0;      ///< watch events applied
+    std::uint64_t oversized = 0;   ///< responses or events over max_response_bytes, refused
   };
 
   EndpointSliceWatcher(KubernetesApiConfig api, KubernetesSource source, Callback on_change);

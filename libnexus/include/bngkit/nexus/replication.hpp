@@ -88,6 +88,7 @@ struct ReplicationStats {
   std::uint64_t entries_applied = 0;       ///< received entries that changed this replica
   std::uint64_t anti_entropy_rounds = 0;   ///< completed, as the initiating side
   std::uint64_t anti_entropy_repairs = 0;  ///< entries exchanged by anti-entropy (both ways)
+  std::uint64_t connections_refused = 0;   ///< inbound, closed at once: max_inbound were served
 };
 
 /// What replication is doing now.

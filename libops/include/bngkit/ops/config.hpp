@@ -26,6 +26,11 @@ BNGKIT_OPS_EXPORT Result<std::chrono::milliseconds> parse_duration(std::string_v
 /// Reads a TOML file. Errors carry file:line:column and the parser's message.
 BNGKIT_OPS_EXPORT Result<toml::table> load_toml_file(const std::string& path);
 
+/// Refuses a file that holds a secret when every local user may read it (mode & 0004).
+/// `what` says what the secret is ("radius.servers[0].secret"); the error names the file,
+/// its mode and the fix. A path that cannot be stat()ed is an error too.
+BNGKIT_OPS_EXPORT Result<void> check_secret_file_mode(const std::string& path, std::string_view what);
+
 /// Typed access to one TOML table that remembers where it is ("radius.servers[1]") so
 /// every error names the full key. Collects errors rather than stopping at the first.
 class BNGKIT_OPS_EXPORT ConfigReader {
@@ -44,7 +49,10 @@ class BNGKIT_OPS_EXPORT ConfigReader {
   std::optional<std::chrono::milliseconds> duration(std::string_view key, bool required = false);
   std::optional<std::vector<std::string>> string_list(std::string_view key, bool required = false);
   /// A secret from `key` or from the file named by `key_file` (trailing newline trimmed).
-  /// Both present is an error. The secret's value never appears in an error.
+  /// Both present is an error. The secret's value never appears in an error. A secret
+  /// file readable by every user is refused, and so is a secret written inline (not only
+  /// ${ENV}) in a config file readable by every user: the file toml++ parsed it from (its
+  /// source path) is checked, so every daemon reading its config through this gets it.
   std::optional<std::string> secret(std::string_view key, bool required = false);
   /// A sub-table, or nullopt (error if present with another type, or required and absent).
   std::optional<ConfigReader> table(std::string_view key, bool required = false);

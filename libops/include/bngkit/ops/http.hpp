@@ -19,6 +19,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace prometheus {
+class Registry;
+}
 
 namespace bngkit::ops {
 
@@ -67,6 +70,11 @@ class BNGKIT_OPS_EXPORT Router {
   void add(std::string method, std::string pattern, Handler handler);
   /// Dispatches a request (fills request.params) and always returns a response.
   [[nodiscard]] Response dispatch(Request& request) const;
+  /// When `token` is not empty, every request with a method other than GET or HEAD (one
+  /// that can change state) needs "Authorization: Bearer <token>" before any handler
+  /// runs: 401 without it, 403 with another token. Reads stay open. Empty: no check.
+  void require_token(std::string token) { token_ = std::move(token); }
+  [[nodiscard]] bool token_required() const { return !token_.empty(); }
 
  private:
   struct Route {
@@ -75,7 +83,14 @@ class BNGKIT_OPS_EXPORT Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  std::string token_;
 };
+
+/// The bearer-token check behind Router::require_token, for handlers that guard
+/// themselves: nullopt when `request` carries "Authorization: Bearer <token>" (scheme in
+/// any case; compared in constant time), else the 401 (with WWW-Authenticate) or 403
+/// response to send. The token never appears in a response.
+BNGKIT_OPS_EXPORT std::optional<Response> check_bearer(const Request& request, std::string_view token);
 
 /// Server limits: every buffer fed from the network is bounded.
 struct HttpServerOptions {
@@ -83,7 +98,13 @@ struct HttpServerOptions {
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;
+  /// Connections served at once; one more is closed at accept and counted as refused.
+  std::size_t max_connections = 256;
   std::chrono::seconds idle_timeout{30};
+  /// When set, the server keeps bngkit_http_connections{server=name} (open now) and
+  /// bngkit_http_connections_refused_total{server=name} (over max_connections) in it.
+  std::shared_ptr<prometheus::Registry> registry;
+  std::string name = "api";
   /// Called after each request with method, route status and handler time (for metrics).
   std::function<void(const Request&, int status, std::chrono::nanoseconds)> observer;
 };
@@ -101,6 +122,12 @@ class BNGKIT_OPS_EXPORT HttpServer {
   Result<void> start(const HttpServerOptions& options);
   /// The bound port (useful with port 0 in tests).
   [[nodiscard]] std::uint16_t port() const;
+  /// Connections open now, and refused so far because max_connections were open.
+  struct Stats {
+    std::size_t open = 0;
+    std::uint64_t refused = 0;
+  };
+  [[nodiscard]] Stats stats() const;
   /// Stops accepting; open connections finish their current request.
   void stop();
 

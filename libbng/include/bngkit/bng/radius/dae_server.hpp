@@ -34,6 +34,9 @@ struct DaeServerOptions {
   bool require_message_authenticator = false;
   /// How long an answered request is remembered so a retransmission gets the same reply.
   std::chrono::seconds duplicate_window{30};
+  /// Requests remembered at once (with the handler, or answered within duplicate_window).
+  /// A new request beyond is dropped (DaeStats::dropped_cache_full); the client retransmits.
+  std::size_t max_remembered = 4096;
 };
 
 /// Where a request came from.
@@ -66,7 +69,8 @@ struct DaeStats {
   std::uint64_t dropped_malformed = 0;
   std::uint64_t dropped_bad_authenticator = 0;  ///< Request Authenticator or Message-Authenticator
   std::uint64_t dropped_unsupported_code = 0;   ///< not Disconnect-Request or CoA-Request
-  std::uint64_t dropped_stale = 0;              ///< answers the handler gave after stop() or twice
+  std::uint64_t dropped_stale = 0;  ///< answers the handler gave after stop() or twice
+  std::uint64_t dropped_cache_full = 0;  ///< new requests while max_remembered were remembered
 };
 
 class BNGKIT_BNG_EXPORT DaeServer {

@@ -52,6 +52,10 @@ struct SessionOptions {
   /// Access-Requests in flight, and rejected subscribers remembered for their hold-down.
   std::size_t max_authorizing = 4096;
   std::size_t max_rejected = 65536;
+  /// Sessions kept at once. A DISCOVER from any MAC makes one (held up to 5 minutes without
+  /// a lease), so a flood of made-up MACs would grow the table and its store without end:
+  /// a new subscriber beyond this is rejected and counted (SessionStats::refused_full).
+  std::size_t max_sessions = 1'000'000;
   pool::WallClock clock;                        ///< empty: the system clock (tests inject one)
 };
 
@@ -83,6 +87,7 @@ struct SessionStats {
   std::uint64_t dae_disconnects = 0, dae_coas = 0, dae_naks = 0;
   std::uint64_t traffic_errors = 0;       ///< TrafficControl calls that failed
   std::uint64_t store_errors = 0;         ///< session store writes that failed
+  std::uint64_t refused_full = 0;         ///< new subscribers rejected: max_sessions were kept
 };
 
 /// The answer to a Disconnect-Request or CoA-Request.
