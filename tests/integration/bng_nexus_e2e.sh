@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# End-to-end: the bng daemon allocating through a real nexus daemon, with udhcpc in network
+# namespaces. Nexus runs in the BNG's namespace on loopback; the pool is created through
+# its API and the BNG config has no [[pools]] (LAB_POOLS=none).
+#   - a client gets the address Nexus lists as its allocation (GET /api/v1/allocations/{id})
+#   - the node registers (GET /api/v1/nodes)
+#   - nexus stopped (by PID): the existing subscriber is still served, a new one gets
+#     nothing, /health/ready and bng_nexus_up say Nexus is down
+#   - nexus restarted (same store): the new subscriber is served, with its own address
+#   - ending a lease (DELETE /api/v1/leases/{ip}) releases the allocation in Nexus
+# Usage: bng_nexus_e2e.sh <bng binary> <nexus binary>. Exit 77 (skipped) without root.
+set -euo pipefail
+bng=$1
+nexus=$2
+here=$(cd "$(dirname "$0")" && pwd)
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: needs root for network namespaces, XDP and AF_PACKET"
+  exit 77
+fi
+LAB="bnx$$"
+# shellcheck source=../../scripts/lib/bng-lab.sh
+source "$here/../../scripts/lib/bng-lab.sh"
+nexus_pid=""
+nexus_port=9400  # inside the lab's own namespace: no other test shares it
+nexus_dir="$LAB_DIR/nexus"
+cleanup() {
+  if [[ -n $nexus_pid ]]; then kill "$nexus_pid" 2>/dev/null || true; wait "$nexus_pid" 2>/dev/null || true; fi
+  lab_down
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true
+  echo "--- nexus log" >&2; tail -n 30 "$nexus_dir/nexus.log" >&2 || true
+  exit 1
+}
+check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
+quiet() { "$@" >/dev/null; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+wait_for() {
+  local limit=$1; shift
+  for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done
+  return 1
+}
+# nexus_api METHOD PATH [BODY]: the Nexus API (inside the BNG namespace); prints the body.
+nexus_api() {
+  local args=(-s --max-time 3 -X "$1" "http://127.0.0.1:$nexus_port$2")
+  if [[ $# -gt 2 ]]; then args+=(-H 'Content-Type: application/json' -d "$3"); fi
+  ip netns exec "$LAB_SRV" curl "${args[@]}"
+}
+nexus_status() { ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$nexus_port$1"; }
+json_field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
+
+nexus_start() {
+  ip netns exec "$LAB_SRV" "$nexus" run --config "$nexus_dir/nexus.toml" >>"$nexus_dir/nexus.log" 2>&1 &
+  nexus_pid=$!
+  wait_for 20 bash -c "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' --max-time 1 http://127.0.0.1:$nexus_port/ready)\" = 200 ]" ||
+    fail "nexus did not become ready"
+}
+nexus_stop() {
+  kill "$nexus_pid"
+  wait "$nexus_pid" 2>/dev/null || true
+  nexus_pid=""
+}
+set_mac() { ip -n "$LAB_CLI" link set "$LAB_CLI" address "$1"; }
+
+lab_up
+mkdir -p "$nexus_dir"
+cat >"$nexus_dir/nexus.toml" <<TOML
+[server]
+bind = "127.0.0.1"
+http_port = $nexus_port
+metrics_port = $((nexus_port + 1))
+[node]
+id = "nx1"
+role = "core"
+region = "lab"
+[p2p]
+bind = "127.0.0.1"
+listen_port = $((nexus_port + 2))
+peers = []
+secret = "lab-secret-0123456789abcdef"
+[storage]
+path = "$nexus_dir/data"
+[graceful_shutdown]
+grace_period = "0s"
+TOML
+nexus_start
+created=$(nexus_api POST /api/v1/pools \
+  '{"id": "residential-ipv4", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1", "dns": ["10.0.1.1"]}')
+check "pool created in Nexus" grep -q '"residential-ipv4"' <<<"$created"
+
+LAB_POOLS=none lab_config "$LAB_DIR/bng.toml" "[nexus]
+endpoints = [\"127.0.0.1:$nexus_port\"]
+heartbeat_interval = \"1s\"
+timeout = \"1s\""
+check "bng config without [[pools]] validates" "$bng" validate --config "$LAB_DIR/bng.toml"
+lab_start_bng "$bng" "$LAB_DIR/bng.toml" || fail "bng did not start"
+
+# 1. A subscriber gets the address Nexus granted it.
+mac_a=02:00:00:00:aa:01
+mac_b=02:00:00:00:bb:02
+set_mac "$mac_a"
+ip_a=$(lab_udhcpc || true)
+check "udhcpc got an address ($ip_a)" grep -qE '^10\.0\.1\.[0-9]+$' <<<"$ip_a"
+granted=$(nexus_api GET "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4" | json_field ip)
+check "Nexus lists $ip_a as the allocation of mac:$mac_a ($granted)" [ "$granted" = "$ip_a" ]
+check "the node registered with Nexus" wait_for 5 bash -c "ip netns exec $LAB_SRV curl -s http://127.0.0.1:$nexus_port/api/v1/nodes | grep -q '\"$LAB\"'"
+check "bng_nexus_up is 1" [ "$(lab_metric bng_nexus_up)" = 1 ]
+check "one Nexus grant cached" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
+
+# 2. Nexus down: existing subscriber served, new one not, readiness and metric say so.
+nexus_stop
+ip_a2=$(lab_udhcpc || true)
+check "the existing subscriber is still served with Nexus down ($ip_a2)" [ "$ip_a2" = "$ip_a" ]
+set_mac "$mac_b"
+ip_b=$(lab_udhcpc || true)
+check "a new subscriber gets no address while Nexus is down" [ -z "$ip_b" ]
+check "bng_nexus_up drops to 0" wait_for 5 bash -c "[ \"\$(ip netns exec $LAB_SRV curl -sf http://127.0.0.1:9090/metrics | awk '\$1 == \"bng_nexus_up\" { print \$2 }')\" = 0 ]"
+check "unreachable requests are counted" ge "$(lab_metric 'bng_nexus_requests_total{result="unreachable"}')" 1
+ready=$(ip netns exec "$LAB_SRV" curl -s --max-time 2 http://127.0.0.1:8080/health/ready || true)
+check "/health/ready says no Nexus endpoint is reachable" grep -q "no Nexus endpoint reachable" <<<"$ready"
+check "/health/ready answers 503" [ "$(ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/health/ready)" = 503 ]
+
+# 3. Nexus back (same store): the new subscriber is served, with another address.
+nexus_start
+check "readiness recovers once Nexus answers" wait_for 10 quiet lab_api /health/ready
+ip_b=$(lab_udhcpc || true)
+check "the new subscriber is served once Nexus is back ($ip_b)" grep -qE '^10\.0\.1\.[0-9]+$' <<<"$ip_b"
+check "it got another address than the first subscriber" [ "$ip_b" != "$ip_a" ]
+granted_b=$(nexus_api GET "/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4" | json_field ip)
+check "Nexus lists $ip_b for mac:$mac_b" [ "$granted_b" = "$ip_b" ]
+granted_a=$(nexus_api GET "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4" | json_field ip)
+check "the first subscriber's allocation survived the Nexus restart" [ "$granted_a" = "$ip_a" ]
+
+# 4. Ending the lease (operator disconnect) releases the allocation in Nexus.
+check "the operator ends the lease of $ip_b" lab_api "/api/v1/leases/$ip_b" -X DELETE
+check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 bash -c \
+  "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$nexus_port/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4')\" = 404 ]"
+check "the first subscriber still holds its allocation" [ "$(nexus_status "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4")" = 200 ]
+check "one Nexus grant left cached" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
+echo "PASS"
