@@ -150,7 +150,7 @@ int run(const std::string& config_path) {
   }
   const auto started = gw.status();
   spdlog::info("serving DHCP on {} (server id {}, fast path {}), {} bound leases restored", c.interfaces.subscriber,
-               c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
+               c.dhcp.server_id ? c.dhcp.server_id->to_string() : "the Nexus pool's gateway",
                started.fast_path_attached ? "attached" : "off", started.leases_bound);
 
   // BGP through FRR, started once everything else serves (see below); FRR trouble never stops DHCP.
