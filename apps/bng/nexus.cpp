@@ -178,10 +178,13 @@ void NexusNode::tick() {
                            if (alive.lock() && !r) spdlog::warn("nexus: heartbeat: {}", r.error().message());
                          });
   // Grants past half their TTL are renewed; restored ones (epoch expiry) are confirmed now.
+  // Not while Nexus is unreachable (every grant would fail and log): the heartbeat probes,
+  // and the first tick after it answers catches up (Nexus renews expired, unreclaimed grants).
   const auto now = bng::pool::system_now();
+  const bool up = client_->stats().up;
   const auto half = std::chrono::duration_cast<std::chrono::seconds>(c.dhcp.lease_time) / 2;
   for (const auto& a : allocator_->cached()) {
-    if (a.expires_at - now < half) renew(a);
+    if (up && a.expires_at - now < half) renew(a);
   }
   timer_.expires_after(c.nexus->heartbeat_interval);
   timer_.async_wait([this, alive](boost::system::error_code ec) {

@@ -7,6 +7,7 @@
 #   - nexus stopped (by PID): the existing subscriber is still served, a new one gets
 #     nothing, /health/ready and bng_nexus_up say Nexus is down
 #   - nexus restarted (same store): the new subscriber is served, with its own address
+#   - a bng restart restores its leases into the cache and renews them in Nexus
 #   - ending a lease (DELETE /api/v1/leases/{ip}) releases the allocation in Nexus
 # Usage: bng_nexus_e2e.sh <bng binary> <nexus binary>. Exit 77 (skipped) without root.
 set -euo pipefail
@@ -91,7 +92,8 @@ created=$(nexus_api POST /api/v1/pools \
   '{"id": "residential-ipv4", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1", "dns": ["10.0.1.1"]}')
 check "pool created in Nexus" grep -q '"residential-ipv4"' <<<"$created"
 
-LAB_POOLS=none lab_config "$LAB_DIR/bng.toml" "[nexus]
+# Leases long enough that none expires during the test (an expiry would release in Nexus).
+LAB_POOLS=none LAB_LEASE_TIME=300 LAB_RENEWAL_TIME=150 LAB_REBINDING_TIME=250 lab_config "$LAB_DIR/bng.toml" "[nexus]
 endpoints = [\"127.0.0.1:$nexus_port\"]
 heartbeat_interval = \"1s\"
 timeout = \"1s\""
@@ -134,7 +136,23 @@ check "Nexus lists $ip_b for mac:$mac_b" [ "$granted_b" = "$ip_b" ]
 granted_a=$(nexus_api GET "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4" | json_field ip)
 check "the first subscriber's allocation survived the Nexus restart" [ "$granted_a" = "$ip_a" ]
 
-# 4. Ending the lease (operator disconnect) releases the allocation in Nexus.
+# 4. bng restart: stored leases re-enter the cache and are confirmed (renewed) in Nexus.
+expires_before=$(nexus_api GET "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4" | json_field expires_at)
+sleep 1  # expires_at has millisecond resolution: a renewal now is visibly later
+lab_stop_bng
+lab_start_bng "$bng" "$LAB_DIR/bng.toml" || fail "bng did not restart"
+check "both stored leases are cached again after the restart" [ "$(lab_metric bng_nexus_allocations)" = 2 ]
+renewed_a() {
+  local now
+  now=$(nexus_api GET "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4" | json_field expires_at)
+  [[ -n $now && $now > $expires_before ]]
+}
+check "the restored grant was renewed in Nexus" wait_for 5 renewed_a
+set_mac "$mac_a"
+ip_a3=$(lab_udhcpc || true)
+check "the first subscriber keeps its address across the restart ($ip_a3)" [ "$ip_a3" = "$ip_a" ]
+
+# 5. Ending the lease (operator disconnect) releases the allocation in Nexus.
 check "the operator ends the lease of $ip_b" lab_api "/api/v1/leases/$ip_b" -X DELETE
 check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 bash -c \
   "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$nexus_port/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4')\" = 404 ]"
