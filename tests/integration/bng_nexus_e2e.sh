@@ -9,6 +9,7 @@
 #   - nexus restarted (same store): the new subscriber is served, with its own address
 #   - a bng restart restores its leases into the cache and renews them in Nexus
 #   - ending a lease (DELETE /api/v1/leases/{ip}) releases the allocation in Nexus
+#   - two bng nodes on one Nexus pool never hand out the same address
 # Usage: bng_nexus_e2e.sh <bng binary> <nexus binary>. Exit 77 (skipped) without root.
 set -euo pipefail
 bng=$1
@@ -22,9 +23,11 @@ LAB="bnx$$"
 # shellcheck source=../../scripts/lib/bng-lab.sh
 source "$here/../../scripts/lib/bng-lab.sh"
 nexus_pid=""
+bng2_pid=""  # the second bng node (step 6)
 nexus_port=9400  # inside the lab's own namespace: no other test shares it
 nexus_dir="$LAB_DIR/nexus"
 cleanup() {
+  if [[ -n $bng2_pid ]]; then kill "$bng2_pid" 2>/dev/null || true; wait "$bng2_pid" 2>/dev/null || true; fi
   if [[ -n $nexus_pid ]]; then kill "$nexus_pid" 2>/dev/null || true; wait "$nexus_pid" 2>/dev/null || true; fi
   lab_down
 }
@@ -33,6 +36,7 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true
+  if [[ -n $bng2_pid ]]; then echo "--- second bng log" >&2; cat "$LAB_DIR/bng2.log" >&2 || true; fi
   echo "--- nexus log" >&2; tail -n 30 "$nexus_dir/nexus.log" >&2 || true
   exit 1
 }
@@ -158,4 +162,46 @@ check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 bash -c \
   "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$nexus_port/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4')\" = 404 ]"
 check "the first subscriber still holds its allocation" [ "$(nexus_status "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4")" = 200 ]
 check "one Nexus grant left cached" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
+# 6. Two bng nodes on one Nexus pool: a second daemon in the BNG namespace serves a second
+# subscriber link; subscribers alternate between the nodes and never share an address.
+ip link add "${LAB}-s2" type veth peer name "${LAB}-c2"
+ip link set "${LAB}-s2" netns "$LAB_SRV"
+ip link set "${LAB}-c2" netns "$LAB_CLI"
+ip -n "$LAB_SRV" link set "${LAB}-s2" up
+ip -n "$LAB_CLI" link set "${LAB}-c2" up
+ip netns exec "$LAB_CLI" ethtool -K "${LAB}-c2" tx off rx off >/dev/null
+ip netns exec "$LAB_SRV" ethtool -K "${LAB}-s2" tx off rx off >/dev/null
+sed -e "s/^id = \"$LAB\"/id = \"$LAB-2\"/" -e "s/^subscriber = \"$LAB_SRV\"/subscriber = \"${LAB}-s2\"/" \
+  -e 's/^port = 8080/port = 8081/' -e 's/^port = 9090/port = 9091/' \
+  -e 's/leases\.db/leases2.db/' -e 's/sessions\.db/sessions2.db/' "$LAB_DIR/bng.toml" >"$LAB_DIR/bng2.toml"
+ip netns exec "$LAB_SRV" "$bng" run --config "$LAB_DIR/bng2.toml" >>"$LAB_DIR/bng2.log" 2>&1 &
+bng2_pid=$!
+check "the second bng node is ready" wait_for 10 bash -c "ip netns exec $LAB_SRV curl -sf --max-time 1 http://127.0.0.1:8081/health/ready >/dev/null"
+# dora IFACE: one DORA with udhcpc on IFACE in the client namespace; prints the address.
+dora() {
+  : >"$LAB_DIR/udhcpc.events"
+  LAB_EVENTS="$LAB_DIR/udhcpc.events" timeout 30 ip netns exec "$LAB_CLI" \
+    udhcpc -f -q -n -t 5 -T 1 -i "$1" -s "$LAB_DIR/udhcpc.script" >>"$LAB_DIR/udhcpc.log" 2>&1 || true
+  awk '$1 == "bound" { ip = $2 } END { print ip }' "$LAB_DIR/udhcpc.events"
+}
+declare -A owner_of=()
+for i in 1 2 3 4; do
+  for node in 1 2; do
+    iface=$LAB_CLI
+    [[ $node == 2 ]] && iface="${LAB}-c2"
+    mac=02:00:00:0$node:0$i:00
+    ip -n "$LAB_CLI" link set "$iface" address "$mac"
+    got=$(dora "$iface")
+    [[ $got =~ ^10\.0\.1\.[0-9]+$ ]] || fail "node $node gave $mac no address"
+    [[ -z ${owner_of[$got]:-} ]] || fail "$got given to $mac (node $node) and to ${owner_of[$got]}"
+    owner_of[$got]="$mac (node $node)"
+    listed=$(nexus_api GET "/api/v1/allocations/mac:$mac?pool_id=residential-ipv4" | json_field ip)
+    [[ $listed == "$got" ]] || fail "Nexus lists $listed for mac:$mac, node $node gave $got"
+  done
+done
+check "8 subscribers on two nodes got 8 distinct addresses, each Nexus's grant" [ "${#owner_of[@]}" = 8 ]
+check "the second node registered with Nexus" wait_for 5 bash -c "ip netns exec $LAB_SRV curl -s http://127.0.0.1:$nexus_port/api/v1/nodes | grep -q '\"$LAB-2\"'"
+kill "$bng2_pid"
+wait "$bng2_pid" 2>/dev/null || true
+bng2_pid=""
 echo "PASS"
