@@ -26,6 +26,7 @@ nexus_pid=""
 bng2_pid=""  # the second bng node (step 6)
 nexus_port=9400  # inside the lab's own namespace: no other test shares it
 nexus_dir="$LAB_DIR/nexus"
+nexus_token="lab-token-$$"  # Nexus requires it for writes; bng reads it from nexus.token_file
 cleanup() {
   if [[ -n $bng2_pid ]]; then kill "$bng2_pid" 2>/dev/null || true; wait "$bng2_pid" 2>/dev/null || true; fi
   if [[ -n $nexus_pid ]]; then kill "$nexus_pid" 2>/dev/null || true; wait "$nexus_pid" 2>/dev/null || true; fi
@@ -50,7 +51,7 @@ wait_for() {
 }
 # nexus_api METHOD PATH [BODY]: the Nexus API (inside the BNG namespace); prints the body.
 nexus_api() {
-  local args=(-s --max-time 3 -X "$1" "http://127.0.0.1:$nexus_port$2")
+  local args=(-s --max-time 3 -H "Authorization: Bearer $nexus_token" -X "$1" "http://127.0.0.1:$nexus_port$2")
   if [[ $# -gt 2 ]]; then args+=(-H 'Content-Type: application/json' -d "$3"); fi
   ip netns exec "$LAB_SRV" curl "${args[@]}"
 }
@@ -77,6 +78,7 @@ cat >"$nexus_dir/nexus.toml" <<TOML
 bind = "127.0.0.1"
 http_port = $nexus_port
 metrics_port = $((nexus_port + 1))
+token = "$nexus_token"
 [node]
 id = "nx1"
 role = "core"
@@ -92,6 +94,9 @@ path = "$nexus_dir/data"
 grace_period = "0s"
 TOML
 nexus_start
+printf '%s\n' "$nexus_token" >"$LAB_DIR/nexus.token"
+check "Nexus refuses writes without the token" [ "$(ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' -X POST \
+  -d '{"id": "x", "cidr": "10.9.0.0/24"}' "http://127.0.0.1:$nexus_port/api/v1/pools")" = 401 ]
 created=$(nexus_api POST /api/v1/pools \
   '{"id": "residential-ipv4", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1", "dns": ["10.0.1.1"]}')
 check "pool created in Nexus" grep -q '"residential-ipv4"' <<<"$created"
@@ -99,6 +104,7 @@ check "pool created in Nexus" grep -q '"residential-ipv4"' <<<"$created"
 # Leases long enough that none expires during the test (an expiry would release in Nexus).
 LAB_POOLS=none LAB_LEASE_TIME=300 LAB_RENEWAL_TIME=150 LAB_REBINDING_TIME=250 lab_config "$LAB_DIR/bng.toml" "[nexus]
 endpoints = [\"127.0.0.1:$nexus_port\"]
+token_file = \"$LAB_DIR/nexus.token\"
 heartbeat_interval = \"1s\"
 timeout = \"1s\""
 check "bng config without [[pools]] validates" "$bng" validate --config "$LAB_DIR/bng.toml"
