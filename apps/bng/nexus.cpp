@@ -84,7 +84,8 @@ Result<std::unique_ptr<NexusNode>> NexusNode::create(asio::io_context& io, const
       return make_error(std::errc::host_unreachable, "nexus: cannot learn pool \"" + c.dhcp.pool_id +
                                                          "\": " + listed->error().message());
     }
-    spdlog::warn("nexus: {}; serving pool {} from its [[pools]] definition until Nexus answers",
+    spdlog::warn("nexus: {}; network, gateway and DNS of pool {} come from its [[pools]] entry until the next "
+                 "restart (addresses still come from Nexus)",
                  listed->error().message(), c.dhcp.pool_id);
   }
 

@@ -35,8 +35,9 @@ class NexusNode {
  public:
   /// Connects the client and learns the served pools (dhcp.pool_id and the [[pools]] ids
   /// Nexus has) before returning, running `io` meanwhile (call before anything else uses it).
-  /// Without an answer from Nexus, a [[pools]] entry of the same id stands in (a restart
-  /// during a Nexus outage keeps serving the stored leases); otherwise start-up fails.
+  /// Without an answer from Nexus, a [[pools]] entry of the same id stands in for the pool's
+  /// network, gateway and DNS until the next restart (a restart during a Nexus outage keeps
+  /// serving the stored leases); otherwise start-up fails.
   [[nodiscard]] static Result<std::unique_ptr<NexusNode>> create(boost::asio::io_context& io, const Config& c);
   ~NexusNode();
 

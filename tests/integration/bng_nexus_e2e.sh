@@ -9,6 +9,7 @@
 #   - nexus restarted (same store): the new subscriber is served, with its own address
 #   - a bng restart restores its leases into the cache and renews them in Nexus
 #   - ending a lease (DELETE /api/v1/leases/{ip}) releases the allocation in Nexus
+#   - bng restarted during a Nexus outage (with a [[pools]] entry) serves stored subscribers
 #   - two bng nodes on one Nexus pool never hand out the same address
 # Usage: bng_nexus_e2e.sh <bng binary> <nexus binary>. Exit 77 (skipped) without root.
 set -euo pipefail
@@ -168,7 +169,34 @@ check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 bash -c \
   "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$nexus_port/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4')\" = 404 ]"
 check "the first subscriber still holds its allocation" [ "$(nexus_status "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4")" = 200 ]
 check "one Nexus grant left cached" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
-# 6. Two bng nodes on one Nexus pool: a second daemon in the BNG namespace serves a second
+# 6. bng restarted while Nexus is down: with a [[pools]] entry of the served pool it starts,
+# serves its stored subscriber, holds new ones, and serves them once Nexus is back.
+nexus_stop
+LAB_LEASE_TIME=300 LAB_RENEWAL_TIME=150 LAB_REBINDING_TIME=250 lab_config "$LAB_DIR/bng.toml" "[nexus]
+endpoints = [\"127.0.0.1:$nexus_port\"]
+token_file = \"$LAB_DIR/nexus.token\"
+heartbeat_interval = \"1s\"
+timeout = \"1s\""
+lab_stop_bng
+ip netns exec "$LAB_SRV" "$bng" run --config "$LAB_DIR/bng.toml" >>"$LAB_DIR/bng.log" 2>&1 &
+LAB_BNG_PID=$!
+check "bng starts with Nexus down (liveness)" wait_for 10 quiet lab_api /health/live
+check "it says where the pool came from" grep -q "come from its \[\[pools\]\] entry" "$LAB_DIR/bng.log"
+set_mac "$mac_a"
+ip_a4=$(lab_udhcpc || true)
+check "the stored subscriber is served during the outage ($ip_a4)" [ "$ip_a4" = "$ip_a" ]
+mac_c=02:00:00:00:cc:03
+set_mac "$mac_c"
+ip_c=$(lab_udhcpc || true)
+check "a new subscriber gets nothing during the outage" [ -z "$ip_c" ]
+nexus_start
+check "readiness recovers once Nexus answers" wait_for 10 quiet lab_api /health/ready
+ip_c=$(lab_udhcpc || true)
+granted_c=$(nexus_api GET "/api/v1/allocations/mac:$mac_c?pool_id=residential-ipv4" | json_field ip)
+check "the new subscriber is served once Nexus is back ($ip_c)" grep -qE '^10\.0\.1\.[0-9]+$' <<<"$ip_c"
+check "Nexus lists $ip_c for mac:$mac_c" [ "$granted_c" = "$ip_c" ]
+
+# 7. Two bng nodes on one Nexus pool: a second daemon in the BNG namespace serves a second
 # subscriber link; subscribers alternate between the nodes and never share an address.
 ip link add "${LAB}-s2" type veth peer name "${LAB}-c2"
 ip link set "${LAB}-s2" netns "$LAB_SRV"
