@@ -179,6 +179,7 @@ heartbeat_interval = \"1s\"
 timeout = \"1s\""
 lab_stop_bng
 ip netns exec "$LAB_SRV" "$bng" run --config "$LAB_DIR/bng.toml" >>"$LAB_DIR/bng.log" 2>&1 &
+# shellcheck disable=SC2034 # lab_stop_bng and lab_down end it
 LAB_BNG_PID=$!
 check "bng starts with Nexus down (liveness)" wait_for 10 quiet lab_api /health/live
 check "it says where the pool came from" grep -q "come from its \[\[pools\]\] entry" "$LAB_DIR/bng.log"
