@@ -151,11 +151,12 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   }
 
   if (auto nx = root.table("nexus")) {
-    nx->reject_unknown({"endpoints", "heartbeat_interval", "timeout"});
+    nx->reject_unknown({"endpoints", "heartbeat_interval", "timeout", "token", "token_file"});
     NexusConfig n;
     set_if(nx->string_list("endpoints", true), n.endpoints);
     set_if(nx->duration("heartbeat_interval"), n.heartbeat_interval);
     set_if(nx->duration("timeout"), n.timeout);
+    set_if(nx->secret("token"), n.token);
     if (n.endpoints.empty()) nx->fail("endpoints", "must name at least one Nexus endpoint (host:port)");
     c.nexus = std::move(n);
   }
@@ -239,6 +240,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   if (c.pools.empty() && !c.nexus) root.fail("pools", "needs at least one [[pools]] when there is no [nexus]");
   for (const auto& problem : pool::pool_problems(c.pools)) errors.push_back(problem.context);
   if (c.dhcp.pool_id.empty() && !c.pools.empty()) c.dhcp.pool_id = c.pools.front().id;
+  if (c.dhcp.pool_id.empty() && c.pools.empty() && c.nexus) {
+    errors.push_back("dhcp.pool_id: required with [nexus] and no [[pools]] (the Nexus pool to serve)");
+  }
   const pool::PoolConfig* serving = nullptr;
   for (const auto& p : c.pools) {
     if (p.id == c.dhcp.pool_id) serving = &p;
@@ -247,7 +251,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     errors.push_back("dhcp.pool_id: no [[pools]] entry has id \"" + c.dhcp.pool_id + "\"");
   }
   if (!c.dhcp.server_id && serving != nullptr) c.dhcp.server_id = serving->gateway;
-  if (!c.dhcp.server_id) {
+  // A pool only Nexus defines brings its gateway at start (Gateway::create checks it then).
+  if (!c.dhcp.server_id && !(c.nexus && serving == nullptr)) {
     errors.push_back("dhcp.server_id: not set and the pool has no gateway to use instead");
   }
 

@@ -32,6 +32,7 @@ struct NexusConfig {
   std::vector<std::string> endpoints;
   std::chrono::milliseconds heartbeat_interval{30'000};
   std::chrono::milliseconds timeout{10'000};
+  std::string token;  ///< bearer token for Nexus (token or token_file); never logged
   bool operator==(const NexusConfig&) const = default;
 };
 

@@ -4,6 +4,7 @@
 #include "bgp.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
+#include "nexus.hpp"
 #include "reload.hpp"
 #include "subscriber_metrics.hpp"
 #include "subscribers.hpp"
@@ -117,13 +118,23 @@ int run(const std::string& config_path) {
     return 2;
   }
 
-  auto gateway = bng::Gateway::create(gateway_options(c));
+  asio::io_context io;
+  // [nexus]: addresses come from Nexus, through a cache that admission fills (nexus.hpp).
+  std::unique_ptr<bngd::NexusNode> nexus;
+  if (c.nexus) {
+    auto node = bngd::NexusNode::create(io, c);
+    if (!node) {
+      spdlog::error("start-up failed: {}", node.error().message());
+      return 1;
+    }
+    nexus = std::move(node).value();
+  }
+  auto gateway = bng::Gateway::create(gateway_options(c), nexus ? nexus->take_allocator() : nullptr);
   if (!gateway) {
     spdlog::error("start-up failed: {}", gateway.error().message());
     return 1;
   }
   auto& gw = *gateway.value();
-  asio::io_context io;
   // Sessions (and RADIUS) hook into the gateway before it serves its first request.
   auto subscribers = bngd::Subscribers::create(io, c, gw);
   if (!subscribers) {
@@ -131,6 +142,7 @@ int run(const std::string& config_path) {
     return 1;
   }
   auto& subs = *subscribers.value();
+  if (nexus) nexus->attach(gw);  // after the sessions' hook: Nexus is asked once a subscriber is authorised
   if (auto r = gw.start(io); !r) {
     spdlog::error("start-up failed: {}", r.error().message());
     return 1;
@@ -141,7 +153,7 @@ int run(const std::string& config_path) {
   }
   const auto started = gw.status();
   spdlog::info("serving DHCP on {} (server id {}, fast path {}), {} bound leases restored", c.interfaces.subscriber,
-               c.dhcp.server_id ? c.dhcp.server_id->to_string() : "?",
+               c.dhcp.server_id ? c.dhcp.server_id->to_string() : "the Nexus pool's gateway",
                started.fast_path_attached ? "attached" : "off", started.leases_bound);
 
   // BGP through FRR, started once everything else serves (see below); FRR trouble never stops DHCP.
@@ -151,6 +163,7 @@ int run(const std::string& config_path) {
   bngd::Metrics metrics(*registry);
   bngd::SubscriberMetrics subscriber_metrics(*registry);
   gw.set_request_observer([&metrics](const bng::RequestRecord& r) { metrics.observe(r); });
+  if (nexus) nexus->register_metrics(*registry);
 
   ops::HealthChecks health;
   health.add(ops::HealthChecks::Kind::liveness, "dhcp", [&gw] {
@@ -178,6 +191,7 @@ int run(const std::string& config_path) {
   });
 
   subs.add_health(health);
+  if (nexus) nexus->add_health(health);
   if (c.bgp.enabled) {
     health.add(ops::HealthChecks::Kind::readiness, "bgp", [&bgp] {
       return bgp ? bgp->health() : ops::CheckResult{false, "starting"};
@@ -195,7 +209,8 @@ int run(const std::string& config_path) {
     if (bgp) bgp->set_draining(on);
   });
   subs.add_routes(*api_router);
-  auto refresh = [&metrics, &subscriber_metrics, &gw, &subs, &bgp] {
+  auto refresh = [&metrics, &subscriber_metrics, &gw, &subs, &bgp, &nexus] {
+    if (nexus) nexus->update_metrics();
     const auto status = gw.status();
     metrics.update(status);
     subscriber_metrics.update(subs.status(), status);
@@ -269,7 +284,7 @@ int run(const std::string& config_path) {
                     fmt::join(restart, ", "));
       return metrics.reloaded(false);
     }
-    if (auto r = gw.update_pool_options(next->pools); !r) {
+    if (auto r = nexus ? Result<void>() : gw.update_pool_options(next->pools); !r) {
       spdlog::error("reload: {}; keeping the running configuration", r.error().message());
       return metrics.reloaded(false);
     }
@@ -304,6 +319,7 @@ int run(const std::string& config_path) {
     (void)sd_notify(0, "STOPPING=1");
     hangup.cancel();
     gw.stop();
+    if (nexus) nexus->stop();
     api.stop();
     if (metrics_server) metrics_server->stop();
     io.stop();

@@ -433,6 +433,11 @@ void Gateway::set_admission(slowpath::AdmissionHook hook) {
   if (impl_->server) impl_->server->set_admission(impl_->admission);
 }
 
+slowpath::AdmissionHook Gateway::admission() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->admission;
+}
+
 void Gateway::readmit(const pool::SubscriberKey& subscriber) { impl_->replay(subscriber); }
 
 void Gateway::set_lease_observer(slowpath::LeaseEvents observer) {

@@ -39,8 +39,22 @@ lab_down() {
   rm -rf "/etc/netns/$LAB_CLI" "$LAB_DIR"
 }
 
+# The lab's local pool; none when LAB_POOLS=none (pools from Nexus only).
+lab_pools_toml() {
+  [[ ${LAB_POOLS:-} == none ]] && return 0
+  cat <<TOML
+[[pools]]
+id = "residential-ipv4"
+network = "${LAB_POOL_NETWORK:-10.0.1.0/24}"
+gateway = "10.0.1.1"
+dns = ["10.0.1.1"]
+range = "${LAB_POOL_RANGE:-10.0.1.100-10.0.1.199}"
+TOML
+}
+
 # lab_config FILE [extra TOML]: the embedded default bng config for this lab.
-# Env: LAB_POOL_NETWORK, LAB_POOL_RANGE, LAB_LEASE_TIME, LAB_RENEWAL_TIME, LAB_REBINDING_TIME.
+# Env: LAB_POOL_NETWORK, LAB_POOL_RANGE, LAB_LEASE_TIME, LAB_RENEWAL_TIME, LAB_REBINDING_TIME,
+# LAB_POOLS=none (no [[pools]]: with [nexus], the pool comes from Nexus).
 lab_config() {
   local file=$1
   cat >"$file" <<TOML
@@ -57,12 +71,7 @@ lease_time = ${LAB_LEASE_TIME:-20}
 renewal_time = ${LAB_RENEWAL_TIME:-10}
 rebinding_time = ${LAB_REBINDING_TIME:-17}
 
-[[pools]]
-id = "residential-ipv4"
-network = "${LAB_POOL_NETWORK:-10.0.1.0/24}"
-gateway = "10.0.1.1"
-dns = ["10.0.1.1"]
-range = "${LAB_POOL_RANGE:-10.0.1.100-10.0.1.199}"
+$(lab_pools_toml)
 
 [fastpath]
 mode = "generic"

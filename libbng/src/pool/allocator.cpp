@@ -26,6 +26,8 @@ class AllocCategory final : public std::error_category {
         return "subscriber holds another address";
       case AllocError::not_bound:
         return "subscriber does not hold this address";
+      case AllocError::unavailable:
+        return "no allocation known for the subscriber yet";
     }
     return "unknown allocation error";
   }
@@ -45,6 +47,8 @@ class AllocCategory final : public std::error_category {
         return std::errc::address_in_use;
       case AllocError::not_bound:
         return std::errc::operation_not_permitted;
+      case AllocError::unavailable:
+        return std::errc::resource_unavailable_try_again;
     }
     return std::error_condition(code, *this);
   }

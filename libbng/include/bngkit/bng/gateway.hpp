@@ -91,6 +91,8 @@ class BNGKIT_BNG_EXPORT Gateway {
   /// request left pending is held (the newest per subscriber, kMaxHeldRequests in all) until
   /// readmit() replays it. Call before start() or on the io thread.
   void set_admission(slowpath::AdmissionHook hook);
+  /// The hook set_admission installed (empty when none), e.g. to chain another after it.
+  [[nodiscard]] slowpath::AdmissionHook admission() const;
   /// Replays the held request of `subscriber` now that its admission is decided. Call on
   /// the io thread, never from inside the admission hook.
   void readmit(const pool::SubscriberKey& subscriber);

@@ -28,6 +28,7 @@ enum class AllocError {
   in_probation,        ///< the address was declined and is in probation (NAK)
   wrong_address,       ///< the subscriber holds or is reserved another address (NAK)
   not_bound,           ///< the subscriber does not hold that address (release, decline)
+  unavailable,         ///< the allocator cannot answer now (e.g. not yet heard from Nexus): drop, never NAK
 };
 
 /// The error category of AllocError ("bngkit.pool").

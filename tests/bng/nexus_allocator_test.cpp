@@ -1,0 +1,129 @@
+// NexusAllocator's cache rules: answers only for granted subscribers (else `unavailable`,
+// which the slow path drops), NAKs other addresses, hands releases to the caller, restores
+// bindings; and the DhcpServer drops (never NAKs) a request whose grant is not cached.
+#include <bngkit/bng/nexus/nexus_allocator.hpp>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace bngkit::bng;
+using nexus::CachedAllocation;
+using pool::AllocError;
+
+dhcp::Ipv4 ip(const char* s) { return dhcp::Ipv4::parse(s).value(); }
+pool::SubscriberKey mac(std::uint8_t last) { return pool::SubscriberKey::mac(std::array<std::uint8_t, 6>{2, 0, 0, 0, 0, last}); }
+
+pool::PoolParameters params(std::string id, const char* cidr) {
+  pool::PoolParameters p;
+  p.pool_id = std::move(id);
+  p.network = pool::Ipv4Network::parse(cidr).value();
+  p.gateway = dhcp::Ipv4::from_host(p.network.network().to_host() + 1);
+  p.lease_time = std::chrono::seconds(600);
+  return p;
+}
+
+struct NexusAllocatorTest : ::testing::Test {
+  std::vector<CachedAllocation> released;
+  std::unique_ptr<nexus::NexusAllocator> a;
+  void SetUp() override {
+    nexus::NexusAllocatorOptions o;
+    o.pools = {params("p1", "10.1.0.0/24"), params("p2", "10.2.0.0/24")};
+    o.probation = std::chrono::seconds(100);
+    o.clock = [] { return std::chrono::sys_seconds(std::chrono::seconds(1000)); };
+    o.released = [this](const CachedAllocation& c) { released.push_back(c); };
+    a = nexus::NexusAllocator::create(std::move(o)).value();
+  }
+};
+
+TEST(NexusAllocatorCreate, RejectsNoPoolsAndDuplicates) {
+  EXPECT_FALSE(nexus::NexusAllocator::create({}));
+  nexus::NexusAllocatorOptions o;
+  o.pools = {params("p", "10.0.0.0/24"), params("p", "10.9.0.0/24")};
+  auto r = nexus::NexusAllocator::create(std::move(o));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("\"p\" twice"), std::string::npos);
+}
+
+TEST_F(NexusAllocatorTest, UncachedSubscriberIsUnavailableNotANak) {
+  auto r = a->allocate({mac(1), "p1", ip("10.1.0.7")});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, pool::make_error_code(AllocError::unavailable));
+  auto n = a->renew(mac(1), "p1", ip("10.1.0.7"));
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, pool::make_error_code(AllocError::unavailable));
+  EXPECT_EQ(a->allocate({mac(1), "nope", {}}).error().code, pool::make_error_code(AllocError::pool_not_found));
+}
+
+TEST_F(NexusAllocatorTest, CachedGrantIsServedWhateverTheClientAsks) {
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+  auto r = a->allocate({mac(1), "p1", ip("10.1.0.50")});  // Nexus chose .9; the request is a hint only
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->address, ip("10.1.0.9"));
+  EXPECT_EQ(r->pool.pool_id, "p1");
+  EXPECT_EQ(r->pool.lease_time, std::chrono::seconds(600));
+  EXPECT_TRUE(a->renew(mac(1), "p1", ip("10.1.0.9")));
+  EXPECT_EQ(a->renew(mac(1), "p1", ip("10.1.0.10")).error().code, pool::make_error_code(AllocError::wrong_address));
+  // Another subscriber asking for that address is NAKed; outside the pool too.
+  EXPECT_EQ(a->renew(mac(2), "p1", ip("10.1.0.9")).error().code, pool::make_error_code(AllocError::address_in_use));
+  EXPECT_EQ(a->renew(mac(2), "p1", ip("10.3.0.1")).error().code, pool::make_error_code(AllocError::not_in_pool));
+  // Not cached in the other pool.
+  EXPECT_EQ(a->allocate({mac(1), "p2", {}}).error().code, pool::make_error_code(AllocError::unavailable));
+  EXPECT_EQ(a->owner(ip("10.1.0.9")), mac(1));
+  ASSERT_TRUE(a->lookup(mac(1), "p1"));
+  EXPECT_EQ(a->pool_for(ip("10.2.0.77"))->pool_id, "p2");
+}
+
+TEST_F(NexusAllocatorTest, LearnRefusesConflictsAndForeignAddresses) {
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+  auto clash = a->learn({mac(2), "p1", ip("10.1.0.9"), {}});
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, pool::make_error_code(AllocError::address_in_use));
+  EXPECT_FALSE(a->lookup(mac(2), "p1"));
+  EXPECT_EQ(a->learn({mac(2), "p1", ip("10.2.0.9"), {}}).error().code, pool::make_error_code(AllocError::not_in_pool));
+  EXPECT_EQ(a->learn({mac(2), "zz", ip("10.1.0.3"), {}}).error().code, pool::make_error_code(AllocError::pool_not_found));
+  // Re-learning the same subscriber with a new expiry (a renewal) replaces its entry.
+  const auto later = std::chrono::sys_seconds(std::chrono::seconds(5000));
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), later}));
+  auto all = a->cached();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].expires_at, later);
+}
+
+TEST_F(NexusAllocatorTest, ReleaseAndDeclineHandTheGrantBack) {
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+  ASSERT_TRUE(a->learn({mac(2), "p1", ip("10.1.0.10"), {}}));
+  EXPECT_EQ(a->release(mac(1), "p1", ip("10.1.0.10")).error().code, pool::make_error_code(AllocError::not_bound));
+  EXPECT_TRUE(released.empty());
+  ASSERT_TRUE(a->release(mac(1), "p1", ip("10.1.0.9")));
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].subscriber, mac(1));
+  EXPECT_EQ(released[0].address, ip("10.1.0.9"));
+  EXPECT_FALSE(a->lookup(mac(1), "p1"));
+  EXPECT_FALSE(a->owner(ip("10.1.0.9")));
+  auto until = a->decline(mac(2), "p1", ip("10.1.0.10"));
+  ASSERT_TRUE(until);
+  EXPECT_EQ(*until, std::chrono::sys_seconds(std::chrono::seconds(1100)));
+  EXPECT_EQ(released.size(), 2u);
+  // forget() drops without telling anybody.
+  ASSERT_TRUE(a->learn({mac(3), "p2", ip("10.2.0.3"), {}}));
+  a->forget(mac(3), "p2");
+  EXPECT_FALSE(a->lookup(mac(3), "p2"));
+  EXPECT_EQ(released.size(), 2u);
+}
+
+TEST_F(NexusAllocatorTest, RestoreCachesBindingsOnly) {
+  ASSERT_TRUE(a->restore({mac(1), "p1", ip("10.1.0.9"), pool::RestoreKind::binding, {}}));
+  EXPECT_TRUE(a->restore({mac(2), "p1", ip("10.1.0.20"), pool::RestoreKind::history, {}}));
+  EXPECT_TRUE(a->restore({mac(3), "p1", ip("10.1.0.21"), pool::RestoreKind::probation, {}}));
+  EXPECT_FALSE(a->restore({mac(4), "p1", ip("10.1.0.9"), pool::RestoreKind::binding, {}}));
+  auto all = a->cached();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].expires_at, std::chrono::sys_seconds{});  // unconfirmed: renewed in Nexus first thing
+  auto u = a->utilisation();
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[0].total, 253u);  // /24 minus network, broadcast, gateway
+  EXPECT_EQ(u[0].assigned, 1u);
+  EXPECT_EQ(u[0].free, 252u);
+}
+
+}  // namespace
