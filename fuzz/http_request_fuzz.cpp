@@ -119,6 +119,8 @@ bool is_json(std::string_view body) {
 void check_response(const ops::Request& request, const ops::Response& response) {
   g_exchange = request.method + " " + request.raw_path + " -> " + std::to_string(response.status) +
                " " + response.body.substr(0, 200);
+  static const bool trace = std::getenv("BNGKIT_HTTP_FUZZ_TRACE") != nullptr;
+  if (trace) std::fprintf(stderr, "%s\n", g_exchange.c_str());  // to see what an input does
   HTTP_FUZZ_CHECK(http::int_to_status(static_cast<unsigned>(response.status)) !=
                   http::status::unknown);
   HTTP_FUZZ_CHECK(response.status != 500);
