@@ -34,7 +34,8 @@ fuzzers=(dhcp_parse_fuzz dhcp_frame_fuzz radius_parse_fuzz config_parse_fuzz htt
 # Unit suites run under the sanitizers: the codecs, pools, leases, slow path, sessions, RADIUS
 # client, Nexus model/store/API, ops and fanout config/selection, and the fuzz corpora. Left
 # out: privileged suites (BPF, namespaces: they run above), process-level daemon tests and
-# replication/cluster tests (minutes under ASan), which the main build covers.
+# replication/cluster tests (minutes under ASan), which the main build covers. Measured with a
+# cold ccache: ~15.5 CPU-minutes to build (about 8 min on 2 cores), ~35 s to run the suites.
 sanitized=(ops/ops_tests bng/bng_dhcp_codec_tests bng/bng_radius_codec_tests bng/bng_pool_tests
   bng/bng_lease_tests bng/bng_slowpath_tests bng/bng_session_tests bng/bng_radius_client_tests
   nexus/nexus_clset_test nexus/nexus_ip_test nexus/nexus_store_test nexus/nexus_model_test
