@@ -267,7 +267,7 @@ static long walk_option(__u32 idx, void* unused) {
       break;
     case 61:
       bit = SEEN_61;
-      if (olen == 0) goto malformed;
+      if (olen < 2) goto malformed; /* RFC 2132 9.14: a type octet and an identifier */
       w->cid_off = v;
       w->cid_len = olen;
       break;
@@ -278,7 +278,7 @@ static long walk_option(__u32 idx, void* unused) {
       break;
     case 82:
       bit = SEEN_82;
-      if (olen == 0) goto malformed;
+      if (olen < 2) goto malformed; /* RFC 3046 2.0: at least one sub-option */
       w->o82_off = v;
       w->o82_len = olen;
       break;
@@ -314,24 +314,29 @@ static long scan_prl(__u32 idx, void* unused) {
   return 0;
 }
 
-/* Walks option 82's sub-options for the agent circuit id (sub-option 1). */
+/* Walks all of option 82's sub-options: the first agent circuit id (sub-option 1) is the
+ * cache key, and a sub-option running past the option makes the request malformed (it is
+ * echoed in the reply, which must not carry what no parser accepts: found by fuzzing). */
 static long scan_o82(__u32 idx, void* unused) {
   struct fp_scratch* s = scratch();
   if (!s) return 1;
   struct opt_walk* w = &s->w;
   __u32 off = w->sub_off;
   __u32 end = w->o82_off + w->o82_len;
-  if (off + 2 > end) return 1;
+  if (off >= end) return 1;
+  if (off + 2 > end) goto malformed;
   __u32 code = req_u8(s, off);
   __u32 len = req_u8(s, off + 1);
-  if (off + 2 + len > end) return 1;
-  if (code == 1) {
+  if (off + 2 + len > end) goto malformed;
+  if (code == 1 && w->circ_off == 0) {
     w->circ_off = off + 2;
     w->circ_len = len;
-    return 1;
   }
   w->sub_off = off + 2 + len;
   return 0;
+malformed:
+  if (w->status == WALK_END) w->status = WALK_MALFORMED;
+  return 1;
 }
 
 /* Hides a value from the optimizer so that a bounds check on it stays where it is. */

@@ -71,6 +71,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     else if (unit == "h") factor = 3'600'000;
     else if (unit == "d") factor = 86'400'000;
     else return bad("unknown unit \"" + std::string(unit) + "\"");
+    // "999999999999d" is a number a signed 64-bit product cannot hold: refuse, not overflow.
+    if (n > (INT64_MAX - total_ms) / factor) return bad("too large");
     total_ms += n * factor;
     any = true;
   }
@@ -209,6 +211,10 @@ std::optional<std::chrono::milliseconds> ConfigReader::duration(std::string_view
   if (const auto* i = n->as_integer()) {
     if (i->get() < 0) {
       fail(key, "must not be negative");
+      return std::nullopt;
+    }
+    if (i->get() > INT64_MAX / 1000) {  // seconds that do not fit in milliseconds
+      fail(key, "is too large (" + std::to_string(i->get()) + " seconds)");
       return std::nullopt;
     }
     return std::chrono::seconds(i->get());

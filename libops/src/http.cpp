@@ -37,9 +37,50 @@ Response Response::json(int status, std::string body) {
   return Response{status, "application/json", std::move(body), {}};
 }
 
+namespace {
+
+// Messages echo request bytes (paths, ids); Boost.JSON would copy invalid UTF-8 into the
+// body as it is, making it invalid JSON. Each byte of an ill-formed sequence becomes U+FFFD.
+std::string valid_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const auto b = static_cast<unsigned char>(in[i]);
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte (RFC 3629 table)
+    if (b < 0x80) len = 1;
+    else if (b >= 0xc2 && b <= 0xdf) len = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+      len = 3;
+      if (b == 0xe0) lo = 0xa0;
+      if (b == 0xed) hi = 0x9f;  // no surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      len = 4;
+      if (b == 0xf0) lo = 0x90;
+      if (b == 0xf4) hi = 0x8f;
+    }
+    bool ok = len != 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto c = static_cast<unsigned char>(in[i + k]);
+      ok = k == 1 ? c >= lo && c <= hi : c >= 0x80 && c <= 0xbf;
+    }
+    if (ok) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Response Response::error(int status, std::string_view message) {
   boost::json::object o;
-  o["error"] = message;
+  o["error"] = valid_utf8(message);
   return json(status, boost::json::serialize(o));
 }
 
@@ -134,6 +175,28 @@ std::optional<Response> check_bearer(const Request& request, std::string_view to
   while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
   if (!equal_constant_time(presented, token)) return Response::error(403, "the bearer token was not accepted");
   return std::nullopt;
+}
+
+Result<Request> make_request(std::string method, std::string_view target,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string body) {
+  Request request;
+  request.method = std::move(method);
+  const auto qpos = target.find('?');
+  auto path = url_decode(target.substr(0, qpos));
+  auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+  if (!path || !query) return make_error(std::errc::invalid_argument, "bad percent-escape in request target");
+  request.path = std::move(*path);
+  request.raw_path = std::string(target.substr(0, qpos));
+  request.query = std::move(query.value());
+  for (const auto& [field, value] : headers) {
+    std::string name = field;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    request.headers[name] = value;
+  }
+  request.body = std::move(body);
+  return request;
 }
 
 void Router::add(std::string method, std::string pattern, Handler handler) {
@@ -265,26 +328,16 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     auto& req = parser_->get();
     const auto start = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto& field : req) fields.emplace_back(field.name_string(), field.value());
+    auto made = make_request(std::string(req.method_string()), req.target(), fields, std::move(req.body()));
     Request request;
-    request.method = std::string(req.method_string());
-    const std::string_view target = req.target();
-    const auto qpos = target.find('?');
-    auto path = url_decode(target.substr(0, qpos));
-    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
     Response response;
-    if (!path || !query) {
-      response = Response::error(400, "bad percent-escape in request target");
+    if (!made) {
+      request.method = std::string(req.method_string());
+      response = Response::error(400, made.error().context);
     } else {
-      request.path = std::move(*path);
-      request.raw_path = std::string(target.substr(0, qpos));
-      request.query = std::move(query.value());
-      for (const auto& field : req) {
-        std::string name(field.name_string());
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        request.headers[name] = std::string(field.value());
-      }
-      request.body = std::move(req.body());
+      request = std::move(*made);
       response = server_->router->dispatch(request);
     }
     if (server_->options.observer) {

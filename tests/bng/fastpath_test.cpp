@@ -660,6 +660,22 @@ TEST_F(FastPathTest, ReplyLargerThanTheClientAcceptsIsPassed) {
                                           cat({base_options(OFFER), o61, o82, {255}})));
 }
 
+TEST_F(FastPathTest, EchoedOptionsThatNoParserAcceptsGoToTheSlowPath) {
+  // Found by bng_fastpath_fuzz_tests: options 61 and 82 are echoed into the reply, so one
+  // that is malformed (61 without an identifier, 82 without a whole sub-option) made a reply
+  // that libbng's codec refuses. Such requests are malformed: the slow path sees them.
+  cache_client();
+  expect_pass(Request(DISCOVER, {61, 1, 1}).frame());
+  expect_pass(Request(DISCOVER, {82, 1, 's'}).frame());
+  expect_pass(Request(DISCOVER, {82, 4, 1, 2, 'a', 'b', 2}).frame());  // 2nd sub-option cut
+  expect_pass(Request(DISCOVER, {82, 5, 2, 1, 'x', 1, 9, 'c'}).frame());  // runs past
+  EXPECT_EQ(stats().pass_malformed, 4u);
+  // A whole sub-option list still serves (and the first circuit-id is the one echoed).
+  Request ok(DISCOVER, {82, 7, 2, 1, 'x', 1, 2, 'c', 'd'});
+  expect_reply(ok.frame(), expected_reply(ok, kClientMac, kClientIp, 68, 0,
+                                          cat({base_options(OFFER), {82, 7, 2, 1, 'x', 1, 2, 'c', 'd'}, {255}})));
+}
+
 /// Valid requests of every shape, used by the malformed-frame tests below.
 std::vector<Bytes> valid_requests() {
   std::vector<Bytes> out;

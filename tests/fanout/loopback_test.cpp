@@ -340,7 +340,8 @@ TEST(Fanout, HealthTakesAStoppedReceiverOutAndBackIn) {
   ASSERT_TRUE(wait_until([&] { return fanout.ready(); }, 2s));
   ASSERT_TRUE(wait_until(
       [&] {
-        for (const auto& d : fanout.status()[0].downstreams) {
+        const auto status = fanout.status();  // kept: a range-for over a temporary's member dangles
+        for (const auto& d : status[0].downstreams) {
           if (d.health != Health::healthy) return false;
         }
         return true;

@@ -207,7 +207,8 @@ TEST_P(FanoutNetns, IcmpHealthDropsAnUnreachableReceiverAndBringsItBack) {
   start(fc);
   ASSERT_TRUE(wait_until([&] { return fanout_->ready(); }, 3s));
   auto all_healthy = [&] {
-    for (const auto& d : fanout_->status()[0].downstreams) {
+    const auto status = fanout_->status();  // kept: a range-for over a temporary's member dangles
+    for (const auto& d : status[0].downstreams) {
       if (d.health != Health::healthy) return false;
     }
     return true;
@@ -247,7 +248,8 @@ TEST_P(FanoutNetns, UdpEchoHealthDropsAKilledReceiverProcessAndBringsItBack) {
   fc.health.failure_threshold = 2;
   start(fc);
   auto health_of_1 = [&] {
-    for (const auto& d : fanout_->status()[0].downstreams) {
+    const auto status = fanout_->status();  // kept: a range-for over a temporary's member dangles
+    for (const auto& d : status[0].downstreams) {
       if (d.address == r1) return d.health;
     }
     return Health::unknown;

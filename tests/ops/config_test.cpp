@@ -34,6 +34,24 @@ TEST(ParseDuration, UnitsAndErrors) {
   EXPECT_NE(parse_duration("10 parsecs").error().message().find("unknown unit"), std::string::npos);
 }
 
+TEST(ParseDuration, TooLargeIsAnErrorNotAnOverflow) {
+  // 12 digits of days, or a sum past 2^63 ms, overflowed a signed 64-bit product (UB).
+  auto days = parse_duration("999999999999d");
+  ASSERT_FALSE(days.ok());
+  EXPECT_NE(days.error().message().find("too large"), std::string::npos) << days.error().message();
+  EXPECT_FALSE(parse_duration("106751991168d").ok());
+  EXPECT_FALSE(parse_duration("106751991167d999999999h").ok());
+  EXPECT_EQ(parse_duration("106751991167d").value(), std::chrono::hours(106751991167LL * 24));
+
+  auto table = toml::parse("a = 9223372036854775807\nb = 9223372036854775\n");
+  std::vector<std::string> errors;
+  ConfigReader root(table, "", &errors);
+  EXPECT_FALSE(root.duration("a"));
+  EXPECT_EQ(root.duration("b").value(), std::chrono::seconds(9223372036854775LL));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "a: is too large (9223372036854775807 seconds)");
+}
+
 TEST(ConfigReader, TypedAccessWithKeyedErrors) {
   auto table = toml::parse(R"(
     [radius]

@@ -97,6 +97,22 @@ TEST(CheckBearer, AcceptsOnlyTheToken) {
   EXPECT_EQ(check_bearer(r, "t")->status, 403);
 }
 
+TEST(Response, ErrorBodiesStayValidJsonWhateverTheRequestSent) {
+  // Found by fuzz/http_request_fuzz: a path with a byte that is not UTF-8 ("/%FFealth") was
+  // echoed into {"error": ...} as it was, and the body was not JSON.
+  Router router;
+  Request req{.method = "GET", .path = std::string("/\xff" "ealth/\xc3") + "\xa9\xed\xa0\x80"};
+  const Response r = router.dispatch(req);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body,
+            "{\"error\":\"no such endpoint: /\xef\xbf\xbd" "ealth/\xc3\xa9"
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"}");
+  EXPECT_EQ(Response::error(400, "caf\xc3\xa9 \xf0\x9f\x98\x80").body,
+            "{\"error\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}");
+  EXPECT_EQ(Response::error(400, "cut \xe2\x82").body,
+            "{\"error\":\"cut \xef\xbf\xbd\xef\xbf\xbd\"}");
+}
+
 TEST(UrlDecode, DecodesAndRejectsBadEscapes) {
   EXPECT_EQ(url_decode("a%20b%2Fc").value(), "a b/c");
   EXPECT_FALSE(url_decode("bad%2").has_value());

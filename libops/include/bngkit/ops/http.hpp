@@ -60,6 +60,13 @@ struct BNGKIT_OPS_EXPORT Response {
   static Response no_content();
 };
 
+/// The Request a handler sees, from what the HTTP parser read: the target splits at '?' into
+/// the percent-decoded path (raw_path keeps the escapes) and the decoded query; header names
+/// are lower-cased. A bad percent-escape is an error (the server answers 400).
+BNGKIT_OPS_EXPORT Result<Request> make_request(
+    std::string method, std::string_view target,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string body);
+
 using Handler = std::function<Response(const Request&)>;
 
 /// Maps (method, path pattern) to handlers. Patterns are literal segments and {name}
