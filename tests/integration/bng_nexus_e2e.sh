@@ -94,8 +94,10 @@ path = "$nexus_dir/data"
 [graceful_shutdown]
 grace_period = "0s"
 TOML
+chmod 0600 "$nexus_dir/nexus.toml"  # it holds secrets inline: the daemons refuse world-readable ones
 nexus_start
 printf '%s\n' "$nexus_token" >"$LAB_DIR/nexus.token"
+chmod 0600 "$LAB_DIR/nexus.token"
 check "Nexus refuses writes without the token" [ "$(ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' -X POST \
   -d '{"id": "x", "cidr": "10.9.0.0/24"}' "http://127.0.0.1:$nexus_port/api/v1/pools")" = 401 ]
 created=$(nexus_api POST /api/v1/pools \
