@@ -1,6 +1,12 @@
 // The daemon's BGP wiring: desired prefixes from pools and leases, drain, reload, shutdown.
 #include "bgp.hpp"
 
+#include <grp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -119,6 +125,18 @@ ops::CheckResult BgpAnnouncements::health() const {
                                   peers.empty() ? "none" : peers);
   if (!s.last_error.empty()) return {false, "reconcile failed: " + s.last_error + "; " + detail};
   return {true, detail};
+}
+
+Result<void> join_group(const char* name) {
+  const struct group* g = ::getgrnam(name);
+  if (g == nullptr) return make_error(std::errc::no_such_file_or_directory, std::string("no group ") + name + " (is frr installed?)");
+  const int n = ::getgroups(0, nullptr);
+  std::vector<gid_t> groups(static_cast<std::size_t>(std::max(n, 0)));
+  if (n > 0 && ::getgroups(n, groups.data()) < 0) return errno_error(errno, "getgroups");
+  if (std::find(groups.begin(), groups.end(), g->gr_gid) != groups.end() || ::getegid() == g->gr_gid) return ok();
+  groups.push_back(g->gr_gid);
+  if (::setgroups(groups.size(), groups.data()) != 0) return errno_error(errno, std::string("joining group ") + name);
+  return ok();
 }
 
 }  // namespace bngkit::bngd

@@ -55,4 +55,8 @@ class BgpAnnouncements {
   std::optional<std::size_t> announced_logged_;
 };
 
+/// Adds the group `name` to the process's supplementary groups (needs CAP_SETGID: call
+/// before dropping capabilities). Fails when the group does not exist.
+Result<void> join_group(const char* name);
+
 }  // namespace bngkit::bngd

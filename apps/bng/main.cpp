@@ -245,15 +245,13 @@ int run(const std::string& config_path) {
   }
   spdlog::info("API on {}:{}, metrics on :{}{}", c.api.bind, api.port(), c.metrics.enabled ? metrics_server->port() : 0,
                c.metrics.path);
-  // Announce only now: a start-up that fails above leaves nothing announced for a dead node.
+  // vtysh reads /etc/frr/vtysh.conf and reaches bgpd's socket as group frrvty: once the
+  // capabilities below are gone (no DAC override), bng reaches FRR through that group.
   if (c.bgp.enabled) {
-    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
-    if (!started_bgp) {
-      spdlog::error("start-up failed: {}", started_bgp.error().message());
-      return 1;
-    }
-    bgp = std::move(started_bgp).value();
+    if (auto r = bngd::join_group("frrvty"); !r) spdlog::warn("bgp: {}", r.error().message());
   }
+  // Capabilities are per thread: dropped here, before any thread of ours (the BGP worker
+  // below) exists, so every thread runs without them.
   // security: XDP/TC attached, sockets open, ports bound. What is left to do needs only
   // CAP_NET_ADMIN (detaching XDP and TC at stop); maps are updated through open fds.
   auto caps = ops::drop_capabilities_except({CAP_NET_ADMIN});
@@ -263,6 +261,15 @@ int run(const std::string& config_path) {
   }
   spdlog::info("capabilities: kept {}, dropped {}{}", ops::capability_names(caps->kept),
                ops::capability_names(caps->dropped), caps->bounding_dropped ? "" : " (bounding set unchanged)");
+  // Announce only now: a start-up that fails above leaves nothing announced for a dead node.
+  if (c.bgp.enabled) {
+    auto started_bgp = bngd::BgpAnnouncements::start(c, io, gw);
+    if (!started_bgp) {
+      spdlog::error("start-up failed: {}", started_bgp.error().message());
+      return 1;
+    }
+    bgp = std::move(started_bgp).value();
+  }
   // Serving DHCP, API and metrics: ready for systemd (Type=notify) from here on.
   (void)sd_notifyf(0, "READY=1\nSTATUS=serving DHCP on %s", c.interfaces.subscriber.c_str());
 

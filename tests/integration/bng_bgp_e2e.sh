@@ -124,7 +124,7 @@ check "bng configured its FRR (router bgp 65001, the neighbour)" eventually 10 b
   "vtysh --vty_socket '$BNG_FRR' -d bgpd -c 'show running-config' | grep -q 'neighbor 10.255.0.2 remote-as 65000'"
 check "the session to the upstream is established" eventually 20 metric_is 'bng_bgp_peers{state="Established"}' 1
 check "the upstream learned the pool aggregate 10.0.1.0/24" eventually 10 upstream_has 10.0.1.0/24
-check "... and installed it towards the BNG" bash -c "ip -n $UP route show 10.0.1.0/24 | grep -q 'via 10.255.0.1'"
+check "... and installed it towards the BNG" eventually 5 bash -c "ip -n $UP route show 10.0.1.0/24 | grep -q 'via 10.255.0.1'"
 check "bng_bgp_frr_up is 1" metric_is bng_bgp_frr_up 1
 check "readiness reports the announcement" bash -c \
   "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/health/ready | grep -q 'prefix(es) in FRR'"

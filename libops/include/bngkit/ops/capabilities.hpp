@@ -25,6 +25,9 @@ struct CapabilityDrop {
 /// CAP_NET_ADMIN) that the process holds: the effective and permitted sets become exactly
 /// those, the inheritable and ambient sets empty, and every other capability leaves the
 /// bounding set, so no later execve() regains it. An empty `keep` drops everything.
+/// Linux keeps these sets per thread: this changes the calling thread, and the threads it
+/// starts afterwards inherit the result. Call it before starting any other thread, or those
+/// threads keep what they had.
 BNGKIT_OPS_EXPORT Result<CapabilityDrop> drop_capabilities_except(std::initializer_list<int> keep);
 
 /// "cap_net_admin,cap_net_raw" for a mask as in /proc/PID/status CapEff ("none" when 0).
