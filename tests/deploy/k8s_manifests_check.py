@@ -214,6 +214,7 @@ def check_embedded_config(where, cm_name, doc, workload_docs, daemon):
 
 
 def main():
+    os.umask(0o077)  # secret files we write: the daemons refuse world-readable ones
     if len(sys.argv) != 3:
         sys.exit("usage: k8s_manifests_check.py <deploy-dir> <daemon-binary>")
     deploy, daemon = sys.argv[1], sys.argv[2]

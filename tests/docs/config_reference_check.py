@@ -102,6 +102,7 @@ def validate(daemon, text, env):
 
 
 def main():
+    os.umask(0o077)  # secret files we write: the daemons refuse world-readable ones
     daemon, ref = sys.argv[1], sys.argv[2]
     sources = [a for a in sys.argv[3:] if not a.endswith(".md")]
     pages = [ref] + [a for a in sys.argv[3:] if a.endswith(".md")]

@@ -5,6 +5,7 @@
 # holds afterwards (the node registered, the pool created, no allocation left).
 # Usage: nexus_client_check.sh <nexus binary> <nexus-client binary>
 set -euo pipefail
+umask 077  # the token file: the daemons refuse world-readable secrets
 nexus=$1
 client=$2
 dir=$(mktemp -d)
