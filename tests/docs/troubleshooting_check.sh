@@ -67,7 +67,9 @@ pin_path = "/sys/fs/bpf/integts"
 bind = "127.0.0.1:9190"
 TOML
 # `ip netns exec` remounts /sys: bpffs is mounted again for the pins (TESTBED.md).
-in_ns bash -c 'mount -t bpf bpf /sys/fs/bpf && exec "$0" run --config "$1"' \
+# Not through in_ns: a backgrounded function is a subshell, and $! would be the subshell's
+# PID, not the daemon's (killing it would leave the daemon running).
+ip netns exec "$ns" bash -c 'mount -t bpf bpf /sys/fs/bpf && exec "$0" run --config "$1"' \
   "$fanout" "$dir/fanout.toml" >"$dir/fanout.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do in_ns curl -sf 127.0.0.1:9190/health/ready >/dev/null && break; sleep 0.1; done
@@ -97,7 +99,7 @@ path = "$dir/nexus-data"
 [graceful_shutdown]
 grace_period = "100ms"
 TOML
-in_ns "$nexus" run --config "$dir/nexus.toml" >"$dir/nexus.log" 2>&1 &
+ip netns exec "$ns" "$nexus" run --config "$dir/nexus.toml" >"$dir/nexus.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do in_ns curl -sf 127.0.0.1:9000/ready >/dev/null && break; sleep 0.1; done
 expect "nexus ready" '"initial_sync"' in_ns curl -s 127.0.0.1:9000/ready
