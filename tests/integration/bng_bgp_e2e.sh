@@ -52,15 +52,8 @@ fail() {
   echo "--- upstream BGP" >&2; vtysh --vty_socket "$UP_FRR" -d bgpd -c 'show bgp ipv4 unicast' >&2 || true
   exit 1
 }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
-# eventually SECONDS CMD...: retry CMD every 0.2 s until it succeeds or SECONDS pass.
-eventually() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
+# shellcheck source=lib/checks.sh
+source "$here/lib/checks.sh"
 # start_frr NAMESPACE DIR: zebra and bgpd for one router, its sockets and logs in DIR.
 start_frr() {
   local ns=$1 dir=$2 d
@@ -71,9 +64,9 @@ start_frr() {
     ip netns exec "$ns" "$FRR_LIB/$d" -z "$dir/zserv.api" -i "$dir/$d.pid" --vty_socket "$dir" \
       -f "$dir/empty.conf" -P 0 --log "file:$dir/$d.log" >>"$dir/$d.out" 2>&1 &
     frr_pids["$dir $d"]=$!
-    if [[ $d == zebra ]]; then eventually 10 test -S "$dir/zserv.api" || fail "zebra in $ns did not start"; fi
+    if [[ $d == zebra ]]; then wait_for 10 test -S "$dir/zserv.api" || fail "zebra in $ns did not start"; fi
   done
-  eventually 10 vtysh --vty_socket "$dir" -d bgpd -c 'show version' >/dev/null 2>&1 || fail "bgpd in $ns did not start"
+  wait_for 10 vtysh --vty_socket "$dir" -d bgpd -c 'show version' >/dev/null 2>&1 || fail "bgpd in $ns did not start"
 }
 # upstream_has PREFIX: the upstream router holds PREFIX in its BGP table.
 upstream_has() {
@@ -120,35 +113,35 @@ remote_as = 65000"
 check "bng validate accepts the [bgp] section" bash -c "'$bng' validate --config '$LAB_DIR/bng.toml' >/dev/null"
 lab_start_bng "$bng" "$LAB_DIR/bng.toml"
 
-check "bng configured its FRR (router bgp 65001, the neighbour)" eventually 10 bash -c \
+check "bng configured its FRR (router bgp 65001, the neighbour)" wait_for 10 bash -c \
   "vtysh --vty_socket '$BNG_FRR' -d bgpd -c 'show running-config' | grep -q 'neighbor 10.255.0.2 remote-as 65000'"
-check "the session to the upstream is established" eventually 20 metric_is 'bng_bgp_peers{state="Established"}' 1
-check "the upstream learned the pool aggregate 10.0.1.0/24" eventually 10 upstream_has 10.0.1.0/24
-check "... and installed it towards the BNG" eventually 5 bash -c "ip -n $UP route show 10.0.1.0/24 | grep -q 'via 10.255.0.1'"
+check "the session to the upstream is established" wait_for 20 metric_is 'bng_bgp_peers{state="Established"}' 1
+check "the upstream learned the pool aggregate 10.0.1.0/24" wait_for 10 upstream_has 10.0.1.0/24
+check "... and installed it towards the BNG" wait_for 5 bash -c "ip -n $UP route show 10.0.1.0/24 | grep -q 'via 10.255.0.1'"
 check "bng_bgp_frr_up is 1" metric_is bng_bgp_frr_up 1
 check "readiness reports the announcement" bash -c \
   "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/health/ready | grep -q 'prefix(es) in FRR'"
 
 ip1=$(lab_udhcpc)
 check "a subscriber bound ($ip1)" grep -qE '^10\.0\.1\.1[0-9]{2}$' <<<"$ip1"
-check "the upstream learned the subscriber's host route $ip1/32" eventually 10 upstream_has "$ip1/32"
-check "two prefixes announced" eventually 5 metric_is bng_bgp_announced_prefixes 2
+check "the upstream learned the subscriber's host route $ip1/32" wait_for 10 upstream_has "$ip1/32"
+check "two prefixes announced" wait_for 5 metric_is bng_bgp_announced_prefixes 2
 
 check "POST /admin/drain" lab_api /admin/drain -X POST -o /dev/null
-check "drain withdrew the aggregate from the upstream" eventually 10 upstream_lacks 10.0.1.0/24
-check "... and the host route" eventually 5 upstream_lacks "$ip1/32"
+check "drain withdrew the aggregate from the upstream" wait_for 10 upstream_lacks 10.0.1.0/24
+check "... and the host route" wait_for 5 upstream_lacks "$ip1/32"
 check "bng_bgp_desired_prefixes is 0 while draining" metric_is bng_bgp_desired_prefixes 0
 check "the session stays up while draining" metric_is 'bng_bgp_peers{state="Established"}' 1
 check "DELETE /admin/drain" lab_api /admin/drain -X DELETE -o /dev/null
-check "the end of the drain announced the aggregate again" eventually 10 upstream_has 10.0.1.0/24
-check "... and the host route" eventually 5 upstream_has "$ip1/32"
+check "the end of the drain announced the aggregate again" wait_for 10 upstream_has 10.0.1.0/24
+check "... and the host route" wait_for 5 upstream_has "$ip1/32"
 
 # A lease that ends takes its host route with it; a new bind brings it back.
 check "DELETE /api/v1/leases/$ip1" lab_api "/api/v1/leases/$ip1" -X DELETE -o /dev/null
-check "the ended lease's host route was withdrawn" eventually 10 upstream_lacks "$ip1/32"
+check "the ended lease's host route was withdrawn" wait_for 10 upstream_lacks "$ip1/32"
 check "... the aggregate stays" upstream_has 10.0.1.0/24
 ip1=$(lab_udhcpc)
-check "a new bind ($ip1) is announced again" eventually 10 upstream_has "$ip1/32"
+check "a new bind ($ip1) is announced again" wait_for 10 upstream_has "$ip1/32"
 if command -v promtool >/dev/null; then
   ip netns exec "$LAB_SRV" curl -sf http://127.0.0.1:9090/metrics >"$LAB_DIR/metrics.txt"
   check "/metrics with the bng_bgp_* series passes promtool check metrics" \
@@ -158,31 +151,31 @@ fi
 # SIGHUP: host routes off is live; the aggregate stays.
 sed -i 's/^announce_host_routes = true/announce_host_routes = false/' "$LAB_DIR/bng.toml"
 kill -HUP "$LAB_BNG_PID"
-check "a reload turning host routes off withdrew $ip1/32" eventually 10 upstream_lacks "$ip1/32"
+check "a reload turning host routes off withdrew $ip1/32" wait_for 10 upstream_lacks "$ip1/32"
 check "... and kept the aggregate" upstream_has 10.0.1.0/24
 check "the reload was applied" metric_is 'bng_config_reloads_total{result="applied"}' 1
 
 # The BNG's FRR goes away: DHCP keeps serving, /metrics and /health say so.
 errors_before=$(lab_metric bng_bgp_reconcile_errors_total)
 stop_frr "$BNG_FRR"
-check "bng_bgp_frr_up drops to 0 with FRR gone" eventually 10 metric_is bng_bgp_frr_up 0
+check "bng_bgp_frr_up drops to 0 with FRR gone" wait_for 10 metric_is bng_bgp_frr_up 0
 check "readiness names FRR as the problem" not_ready_because "FRR bgpd unreachable"
-check "reconcile errors are counted" eventually 5 bash -c \
+check "reconcile errors are counted" wait_for 5 bash -c \
   "[ \$(awk -v a=\"\$(ip netns exec $LAB_SRV curl -sf http://127.0.0.1:9090/metrics | awk '\$1==\"bng_bgp_reconcile_errors_total\" {print \$2}')\" -v b=$errors_before 'BEGIN{print (a>b)}') = 1 ]"
 check "liveness still ok" lab_api /health/live -o /dev/null
 ip2=$(lab_udhcpc)
 check "DHCP still serves the subscriber with FRR down ($ip2)" [ "$ip2" = "$ip1" ]
-check "the upstream lost the routes with the session" eventually 10 upstream_lacks 10.0.1.0/24
+check "the upstream lost the routes with the session" wait_for 10 upstream_lacks 10.0.1.0/24
 
 # FRR comes back empty: the next reconcile configures it and announces again.
 start_frr "$LAB_SRV" "$BNG_FRR"
-check "bng_bgp_frr_up is back to 1" eventually 10 metric_is bng_bgp_frr_up 1
-check "the reconcile announced the aggregate to the upstream again" eventually 20 upstream_has 10.0.1.0/24
-check "ready again" eventually 5 ready
+check "bng_bgp_frr_up is back to 1" wait_for 10 metric_is bng_bgp_frr_up 1
+check "the reconcile announced the aggregate to the upstream again" wait_for 20 upstream_has 10.0.1.0/24
+check "ready again" wait_for 5 ready
 
 # Shutdown withdraws everything (FRR stays up, so the upstream hears the withdrawal).
 lab_stop_bng TERM
-check "bng shutdown withdrew the aggregate" eventually 10 upstream_lacks 10.0.1.0/24
+check "bng shutdown withdrew the aggregate" wait_for 10 upstream_lacks 10.0.1.0/24
 check "the BNG's FRR holds no network statement" bash -c \
   "! vtysh --vty_socket '$BNG_FRR' -d bgpd -c 'show running-config' | grep -q '^  network'"
 check "bng logged the withdrawal" grep -q "bgp: every prefix withdrawn" "$LAB_DIR/bng.log"

@@ -30,14 +30,13 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
-quiet() { "$@" >/dev/null; }
+# shellcheck source=lib/checks.sh
+source "$here/lib/checks.sh"
 # reload_until METRIC VALUE: SIGHUP to bng, then wait (up to 2 s) for METRIC to reach VALUE.
 reload_until() {
   kill -HUP "$LAB_BNG_PID"
   for _ in $(seq 1 20); do [ "$(lab_metric "$1")" = "$2" ] && return 0; sleep 0.1; done
 }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 lab_up
 lab_config "$LAB_DIR/bng.toml"

@@ -26,9 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL [$scenario]: $*" >&2; echo "--- bng log" >&2; cat "$LAB_DIR/bng.log" >&2 || true; exit 1; }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-quiet() { "$@" >/dev/null; }
+# shellcheck source=lib/checks.sh
+source "$here/lib/checks.sh"
 
 lab_up
 case "$scenario" in

@@ -42,14 +42,8 @@ fail() {
   echo "--- nexus log" >&2; tail -n 30 "$nexus_dir/nexus.log" >&2 || true
   exit 1
 }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
-quiet() { "$@" >/dev/null; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-wait_for() {
-  local limit=$1; shift
-  for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done
-  return 1
-}
+# shellcheck source=lib/checks.sh
+source "$here/lib/checks.sh"
 # nexus_api METHOD PATH [BODY]: the Nexus API (inside the BNG namespace); prints the body.
 nexus_api() {
   local args=(-s --max-time 3 -H "Authorization: Bearer $nexus_token" -X "$1" "http://127.0.0.1:$nexus_port$2")

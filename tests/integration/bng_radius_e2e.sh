@@ -41,14 +41,8 @@ fail() {
   echo "--- radius log" >&2; tail -n 40 "$(fr_log "$fr_dir")" >&2 || true
   exit 1
 }
-check() { local what=$1; shift; "$@" || fail "$what"; echo "ok - $what"; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.2 s.
-wait_for() {
-  local limit=$1; shift
-  for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done
-  return 1
-}
+# shellcheck source=lib/checks.sh
+source "$here/lib/checks.sh"
 # detail_has PATTERN...: the accounting detail file has a record matching every PATTERN.
 detail_has() {
   local file

@@ -78,24 +78,26 @@ Result<void> Database::exec(const char* sql, const std::string& context) {
   return ok();
 }
 
-Result<std::int64_t> Database::query_int(const char* sql) {
+Result<Stmt> Database::first_row(const char* sql) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
   Stmt s(raw);
   if (rc != SQLITE_OK) return error(rc, sql);
   rc = sqlite3_step(s.get());
   if (rc != SQLITE_ROW) return error(rc, sql);
-  return sqlite3_column_int64(s.get(), 0);
+  return s;
+}
+
+Result<std::int64_t> Database::query_int(const char* sql) {
+  auto row = first_row(sql);
+  if (!row) return std::move(row).error();
+  return sqlite3_column_int64(row->get(), 0);
 }
 
 Result<std::string> Database::query_text(const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
-  Stmt s(raw);
-  if (rc != SQLITE_OK) return error(rc, sql);
-  rc = sqlite3_step(s.get());
-  if (rc != SQLITE_ROW) return error(rc, sql);
-  const auto* t = sqlite3_column_text(s.get(), 0);
+  auto row = first_row(sql);
+  if (!row) return std::move(row).error();
+  const auto* t = sqlite3_column_text(row->get(), 0);
   return std::string(t ? reinterpret_cast<const char*>(t) : "");
 }
 

@@ -123,6 +123,8 @@ class Database {
 
  private:
   Result<void> migrate();
+  /// Prepares `sql` and steps it to its first row.
+  Result<Stmt> first_row(const char* sql);
 
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
