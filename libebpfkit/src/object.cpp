@@ -173,6 +173,24 @@ Result<::bpf_map*> Object::raw_map(std::string_view name) const {
   return m;
 }
 
+Result<void> Object::prepare_map(std::string_view name, std::uint32_t max_entries,
+                                 const std::string& pin_dir) const {
+  auto m = raw_map(name);
+  if (!m) return m.error();
+  if (max_entries != 0) {
+    if (int err = bpf_map__set_max_entries(*m, max_entries); err != 0) {
+      return errno_error(err, fmt::format("sizing map {}", name));
+    }
+  }
+  if (!pin_dir.empty()) {
+    const std::string path = pin_dir + "/" + std::string(name);
+    if (int err = bpf_map__set_pin_path(*m, path.c_str()); err != 0) {
+      return errno_error(err, "setting pin path " + path);
+    }
+  }
+  return ok();
+}
+
 Result<MapHandle> Object::map(std::string_view name) const {
   auto m = raw_map(name);
   if (!m) return m.error();

@@ -297,18 +297,9 @@ Result<FastPath> FastPath::open(const FastPathOptions& options) {
       {BNG_FP_MAP_EVENTS, options.event_ring_bytes},
   };
   for (const auto& [name, entries] : sized) {
-    auto m = obj->raw_map(name);
-    if (!m) return m.error();
-    if (int err = bpf_map__set_max_entries(*m, entries); err != 0) {
-      return errno_error(err, std::string("sizing map ") + name);
-    }
+    // The ring buffer is never pinned: events belong to the process reading them.
     const bool cache_map = std::string_view(name) != BNG_FP_MAP_EVENTS;
-    if (cache_map && !options.pin_dir.empty()) {
-      const std::string path = options.pin_dir + "/" + name;
-      if (int err = bpf_map__set_pin_path(*m, path.c_str()); err != 0) {
-        return errno_error(err, "setting pin path " + path);
-      }
-    }
+    if (auto r = obj->prepare_map(name, entries, cache_map ? options.pin_dir : std::string()); !r) return r.error();
   }
   if (auto r = obj->load(); !r) return with_context(r.error(), "loading the DHCP fast path");
 

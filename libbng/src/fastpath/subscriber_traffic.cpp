@@ -199,19 +199,7 @@ Result<SubscriberTraffic> SubscriberTraffic::create(const SubscriberTrafficOptio
       {BNG_ST_MAP_STATS, 0},  // 0: keep its size (one entry)
   };
   for (const auto& [name, entries] : maps) {
-    auto m = obj->raw_map(name);
-    if (!m) return m.error();
-    if (entries != 0) {
-      if (int err = bpf_map__set_max_entries(*m, entries); err != 0) {
-        return errno_error(err, std::string("sizing map ") + name);
-      }
-    }
-    if (!options.pin_dir.empty()) {
-      const std::string path = options.pin_dir + "/" + name;
-      if (int err = bpf_map__set_pin_path(*m, path.c_str()); err != 0) {
-        return errno_error(err, "setting pin path " + path);
-      }
-    }
+    if (auto r = obj->prepare_map(name, entries, options.pin_dir); !r) return r.error();
   }
   if (auto r = obj->load(); !r) {
     std::string what = "loading the subscriber TC programs";

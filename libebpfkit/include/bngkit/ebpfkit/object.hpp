@@ -91,6 +91,10 @@ class BNGKIT_EBPFKIT_EXPORT Object {
   }
   /// The libbpf map `name` before load, to tune it (bpf_map__set_max_entries, ...).
   [[nodiscard]] Result<::bpf_map*> raw_map(std::string_view name) const;
+  /// Before load: sizes map `name` to `max_entries` (0 keeps its size) and, when `pin_dir`
+  /// is not empty, pins it at pin_dir/name (libbpf reuses a compatible map pinned there).
+  [[nodiscard]] Result<void> prepare_map(std::string_view name, std::uint32_t max_entries,
+                                         const std::string& pin_dir) const;
 
   /// Names of all programs / maps, in ELF order.
   [[nodiscard]] std::vector<std::string> program_names() const;
