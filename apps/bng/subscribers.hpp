@@ -55,7 +55,7 @@ class Subscribers {
   [[nodiscard]] SubscribersStatus status() const;
 
  private:
-  Subscribers(bng::Gateway& gateway) : gateway_(gateway) {}
+  explicit Subscribers(bng::Gateway& gateway) : gateway_(gateway) {}
   bng::Gateway& gateway_;
   std::optional<bng::fastpath::SubscriberTraffic> traffic_;
   std::unique_ptr<bng::session::KernelTraffic> kernel_traffic_;

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <bngkit/bng/session/session_manager.hpp>
 
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <random>
