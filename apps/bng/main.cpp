@@ -250,8 +250,8 @@ int run(const std::string& config_path) {
   if (c.bgp.enabled) {
     if (auto r = bngd::join_group("frrvty"); !r) spdlog::warn("bgp: {}", r.error().message());
   }
-  // Capabilities are per thread: dropped here, before any thread of ours (the BGP worker
-  // below) exists, so every thread runs without them.
+  // Dropped before the BGP worker below starts, so it inherits the result (the drop would
+  // reach it anyway: capabilities are per thread, and the drop changes every thread).
   // security: XDP/TC attached, sockets open, ports bound. What is left to do needs only
   // CAP_NET_ADMIN (detaching XDP and TC at stop); maps are updated through open fds.
   auto caps = ops::drop_capabilities_except({CAP_NET_ADMIN});

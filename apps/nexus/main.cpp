@@ -207,12 +207,13 @@ int run(const std::string& config_path) {
                  c.server.bind, api.port());
   }
   // security: the store is open and every port bound (peers included); nothing left needs
-  // a capability.
+  // a capability. The drop reaches replication's threads too (the sets are per thread).
   if (auto caps = ops::drop_capabilities_except({}); !caps) {
     spdlog::error("start-up failed: {}", caps.error().message());
     return 1;
   } else if (caps->dropped != 0) {
-    spdlog::info("capabilities: dropped {}", ops::capability_names(caps->dropped));
+    spdlog::info("capabilities: dropped {} in all {} threads", ops::capability_names(caps->dropped),
+                 caps->threads);
   }
 
   // Housekeeping: free expired grants and silent nodes.

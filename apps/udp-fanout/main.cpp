@@ -124,15 +124,17 @@ int run(const fanoutd::Config& config) {
                config.metrics.enabled ? config.metrics.path + ", " : std::string(),
                config.metrics.bind_address, http.port());
   // security: listeners bound, TC attached, probe sockets open. Only detaching TC at stop
-  // needs a capability (CAP_NET_ADMIN); maps are updated through open fds.
+  // needs a capability (CAP_NET_ADMIN); maps are updated through open fds. The drop
+  // reaches the engine, probe and discovery threads too (the sets are per thread).
   if (auto caps = ops::drop_capabilities_except({CAP_NET_ADMIN}); !caps) {
     spdlog::critical("cannot drop capabilities: {}", caps.error().message());
     http.stop();
     fanout.stop();
     return 1;
   } else {
-    spdlog::info("capabilities: kept {}, dropped {}", ops::capability_names(caps->kept),
-                 ops::capability_names(caps->dropped));
+    spdlog::info("capabilities: kept {}, dropped {} in all {} threads",
+                 ops::capability_names(caps->kept), ops::capability_names(caps->dropped),
+                 caps->threads);
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

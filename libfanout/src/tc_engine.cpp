@@ -1,5 +1,5 @@
 // TC eBPF engine: loads fanout_tc.bpf.c (embedded skeleton) with pinned maps, attaches
-// it to the listener's interface, publishes downstream sets as whole inner maps, and
+// it to the listener's interface, publishes downstream sets by swapping inner maps, and
 // reads the per-CPU counters.
 #include "tc_engine.hpp"
 
@@ -11,8 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "fanout_tc.skel.h"
 
@@ -44,6 +47,11 @@ namespace {
 constexpr std::uint32_t kTcPriority = 1;
 constexpr std::uint32_t kTcHandle = 0xfa0;
 constexpr const char* kPinnedMaps[] = {"fanout_listeners", "fanout_sets", "fanout_stats"};
+// Inner maps per listener, used in turn, and how long one swapped out stays untouched
+// before it is rewritten: a burst of changes (EndpointSlice churn) waits only after
+// kSetMaps - 1 changes within kSetReuseDelay.
+constexpr std::size_t kSetMaps = 4;
+constexpr auto kSetReuseDelay = std::chrono::milliseconds(10);
 
 Result<void> require_forwarding(const std::string& ifname) {
   // bpf_fib_lookup() answers "forwarding disabled" otherwise: the program forwards.
@@ -126,6 +134,13 @@ class TcEngine final : public Engine {
   fanout_listener_key key_{};
   fanout_listener value_{};
   ListenerStats baseline_;  // pinned counters carry a previous run's totals
+  // Inner maps created at start while the daemon still holds CAP_BPF (creating a map
+  // needs it, writing one through its fd does not): a change fills one the program does
+  // not use and swaps it in with one update of the outer map, so the program sees the old
+  // set or the new one, never a mix.
+  std::vector<ebpfkit::MapHandle> set_maps_;
+  std::array<std::chrono::steady_clock::time_point, kSetMaps> retired_at_{};
+  std::size_t active_set_ = kSetMaps - 1;  // the first change fills set_maps_[0]
   bool started_ = false;
   bool listed_ = false;  // our key is in fanout_listeners
 };
@@ -138,6 +153,13 @@ Result<void> TcEngine::start() {
   }
   if (auto ifindex = ebpfkit::interface_index(config_.interface); !ifindex) return ifindex.error();
   if (auto r = require_forwarding(config_.interface); !r) return r;
+  set_maps_.clear();
+  for (std::size_t i = 0; i < kSetMaps; ++i) {
+    auto inner = ebpfkit::MapHandle::create(BPF_MAP_TYPE_ARRAY, "fanout_set", sizeof(std::uint32_t),
+                                            sizeof(fanout_set), 1);
+    if (!inner) return inner.error();
+    set_maps_.push_back(std::move(inner).value());
+  }
   auto hook = dp_->attach(config_.interface);
   if (!hook) return hook.error();
   auto base = kernel_stats();
@@ -187,16 +209,21 @@ Result<void> TcEngine::set_downstreams(std::span<const Endpoint> active) {
   const auto table = build_lookup_table(keys);
   std::copy(table.begin(), table.end(), set.table);
 
-  // A fresh inner map holding the whole set, swapped in with one update of the outer
-  // map: the program sees the old set or the new one. The kernel frees the old inner
-  // map once no program run can still see it.
-  auto inner = ebpfkit::MapHandle::create(BPF_MAP_TYPE_ARRAY, "fanout_set", sizeof(std::uint32_t),
-                                          sizeof(fanout_set), 1);
-  if (!inner) return inner.error();
+  if (set_maps_.size() != kSetMaps) {
+    return make_error(std::errc::operation_not_permitted,
+                      "listener " + config_.name + ": TC engine not started");
+  }
+  // A program run that looked a map up just before it was swapped out may still be
+  // reading it; runs last microseconds, so it is rewritten only after kSetReuseDelay.
+  const std::size_t next = (active_set_ + 1) % kSetMaps;
+  std::this_thread::sleep_until(retired_at_[next] + kSetReuseDelay);
   const std::uint32_t zero = 0;
-  if (auto r = inner->update_bytes(&zero, &set); !r) return r;
-  const auto fd = static_cast<std::uint32_t>(inner->fd());
-  if (auto r = dp_->sets().update(index_, fd); !r) return r;
+  if (auto r = set_maps_[next].update_bytes(&zero, &set); !r) return r;
+  if (auto r = dp_->sets().update(index_, static_cast<std::uint32_t>(set_maps_[next].fd())); !r) {
+    return r;
+  }
+  retired_at_[active_set_] = std::chrono::steady_clock::now();
+  active_set_ = next;
   // Listed only once it has a set: until then a restarted daemon's predecessor entry
   // (same key, its own set) keeps delivering.
   if (!listed_) {

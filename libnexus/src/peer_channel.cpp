@@ -13,7 +13,10 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -125,6 +128,27 @@ Error io_error(SSL* ssl, int rc, const std::string& what) {
         return make_error(std::errc::connection_reset, what + ": connection closed");
       }
       return tls_error(what);
+  }
+}
+
+// A signal this thread handles (SIGTERM, or a capability drop reaching every thread)
+// interrupts a blocking call on a socket with a timeout even under SA_RESTART; OpenSSL
+// then reports WANT_READ/WANT_WRITE (or SYSCALL) with errno EINTR. Not a failure: call again.
+template <typename Call>
+int retrying_interrupted(SSL* ssl, Call call) {
+  for (;;) {
+    errno = 0;
+    const int rc = call();
+    if (rc == 1) return rc;
+    const int err = errno;
+    const int kind = SSL_get_error(ssl, rc);
+    if (err == EINTR && (kind == SSL_ERROR_WANT_READ || kind == SSL_ERROR_WANT_WRITE ||
+                         kind == SSL_ERROR_SYSCALL)) {
+      ERR_clear_error();
+      continue;
+    }
+    errno = err;  // for io_error
+    return rc;
   }
 }
 
@@ -266,7 +290,12 @@ Result<Channel> Channel::connect(const std::shared_ptr<TlsContext>& tls, FdRegis
   if (::connect(ch.fd_, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
     if (errno != EINPROGRESS) return errno_error(errno, "connect " + where);
     pollfd p{ch.fd_, POLLOUT, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(connect_timeout.count()));
+    const auto until = std::chrono::steady_clock::now() + connect_timeout;
+    int n = 0;
+    do {  // a signal interrupts poll() whatever SA_RESTART says: wait out the rest
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      n = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    } while (n < 0 && errno == EINTR);
     if (n == 0) return make_error(std::errc::timed_out, "connect " + where + ": timed out");
     if (n < 0) return errno_error(errno, "connect " + where);
     int err = 0;
@@ -282,7 +311,7 @@ Result<Channel> Channel::connect(const std::shared_ptr<TlsContext>& tls, FdRegis
   ERR_clear_error();
   ch.ssl_ = SSL_new(tls->get());
   if (ch.ssl_ == nullptr || SSL_set_fd(ch.ssl_, ch.fd_) != 1) return tls_error("TLS for " + where);
-  const int rc = SSL_connect(ch.ssl_);
+  const int rc = retrying_interrupted(ch.ssl_, [&] { return SSL_connect(ch.ssl_); });
   if (rc != 1) return io_error(ch.ssl_, rc, "TLS handshake with " + where);
   ch.healthy_ = true;
   return ch;
@@ -305,7 +334,7 @@ Result<Channel> Channel::accept(const std::shared_ptr<TlsContext>& tls, FdRegist
   ERR_clear_error();
   ch.ssl_ = SSL_new(tls->get());
   if (ch.ssl_ == nullptr || SSL_set_fd(ch.ssl_, fd) != 1) return tls_error("TLS for " + ch.peer_);
-  const int rc = SSL_accept(ch.ssl_);
+  const int rc = retrying_interrupted(ch.ssl_, [&] { return SSL_accept(ch.ssl_); });
   if (rc != 1) return io_error(ch.ssl_, rc, "TLS handshake from " + ch.peer_);
   ch.healthy_ = true;
   return ch;
@@ -329,7 +358,8 @@ Result<std::size_t> Channel::send(std::uint8_t type, std::string_view payload) {
   buf.append(payload);
   ERR_clear_error();
   std::size_t written = 0;
-  const int rc = SSL_write_ex(ssl_, buf.data(), buf.size(), &written);
+  const int rc = retrying_interrupted(
+      ssl_, [&] { return SSL_write_ex(ssl_, buf.data(), buf.size(), &written); });
   if (rc != 1 || written != buf.size()) {
     healthy_ = false;
     return io_error(ssl_, rc, "send to " + peer_);
@@ -341,7 +371,7 @@ Result<void> Channel::read_exact(char* out, std::size_t n) {
   while (n > 0) {
     ERR_clear_error();
     std::size_t got = 0;
-    const int rc = SSL_read_ex(ssl_, out, n, &got);
+    const int rc = retrying_interrupted(ssl_, [&] { return SSL_read_ex(ssl_, out, n, &got); });
     if (rc != 1) {
       healthy_ = false;
       return io_error(ssl_, rc, "receive from " + peer_);

@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <bngkit/nexus/replication.hpp>
 #include <bngkit/nexus/store.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -180,6 +182,50 @@ TEST(Replication, PushesChangesAsTheyHappen) {
   EXPECT_GT(s.stats.entries_applied, 0U);
   EXPECT_EQ(s.stats.handshake_failures, 0U);
   EXPECT_EQ(s.stats.protocol_errors, 0U);
+}
+
+// Every thread of a daemon takes signals: SIGTERM lands on any of them, and dropping
+// capabilities signals each one. A blocking read on a socket with a timeout returns EINTR
+// then, even under SA_RESTART; links must ride over that, not reconnect.
+TEST(Replication, SignalsToReplicationThreadsDoNotBreakLinks) {
+  struct sigaction noop {}, previous {};
+  noop.sa_handler = [](int) {};
+  noop.sa_flags = SA_RESTART;
+  sigemptyset(&noop.sa_mask);
+  ASSERT_EQ(::sigaction(SIGUSR1, &noop, &previous), 0);
+  Cluster c(2, [](int, ReplicationOptions& o) { o.rebroadcast_interval = 200ms; });
+  ASSERT_TRUE(wait_until([&] {
+    return c.reps[0]->status().peers[0].connected && c.reps[1]->status().peers[0].connected &&
+           c.reps[0]->status().initial_sync_done && c.reps[1]->status().initial_sync_done;
+  }));
+  ASSERT_TRUE(c.models[0]->create_pool(pool("p", "10.0.0.0/16", {"r0", "r1"})).ok());
+  const auto accepted_before =
+      c.reps[0]->status().stats.connections_accepted + c.reps[1]->status().stats.connections_accepted;
+
+  const int self = static_cast<int>(::syscall(SYS_gettid));
+  std::size_t signals = 0;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(c.models[static_cast<std::size_t>(i % 2)]->allocate("p", "sub-" + std::to_string(i)).ok());
+    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+      const int tid = std::atoi(task.path().filename().c_str());
+      if (tid != self && ::syscall(SYS_tgkill, ::getpid(), tid, SIGUSR1) == 0) ++signals;
+    }
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_GT(signals, 1000U);
+  ASSERT_TRUE(c.reps[0]->flush(5s));
+  ASSERT_TRUE(c.reps[1]->flush(5s));
+  EXPECT_TRUE(wait_until([&] { return c.converged(); }, 5s));
+  EXPECT_EQ(c.models[0]->allocations().size(), 300U);
+  const auto s0 = c.reps[0]->status(), s1 = c.reps[1]->status();
+  EXPECT_EQ(s0.stats.connections_accepted + s1.stats.connections_accepted, accepted_before)
+      << "a link was dropped and made again";
+  EXPECT_TRUE(s0.peers[0].connected);
+  EXPECT_TRUE(s1.peers[0].connected);
+  EXPECT_EQ(s0.stats.handshake_failures + s1.stats.handshake_failures, 0U);
+  EXPECT_EQ(s0.stats.protocol_errors + s1.stats.protocol_errors, 0U);
+  c.reps.clear();
+  ::sigaction(SIGUSR1, &previous, nullptr);
 }
 
 TEST(Replication, AntiEntropyBringsStateFromBeforeBothWays) {
