@@ -222,12 +222,14 @@ security)
   check "the token is never logged" bash -c "! grep -q lab-token '$LAB_DIR/bng.log'"
   check "open connections are counted (the scrape's own)" ge "$(lab_metric 'bngkit_http_connections{server="metrics"}')" 1
 
-  # Capabilities: after start only CAP_NET_ADMIN (bit 12) is left, in every set.
+  # Capabilities: after start only CAP_NET_ADMIN (bit 12) is left, in every set of every
+  # thread (the sets are per thread).
   caps() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$LAB_BNG_PID/status"; }
   for set in CapEff CapPrm CapBnd; do
     check "$set is cap_net_admin only ($(caps $set))" [ "$(caps $set)" = 0000000000001000 ]
   done
   check "CapInh and CapAmb are empty" [ "$(caps CapInh)$(caps CapAmb)" = 00000000000000000000000000000000 ]
+  check "every thread holds the same" bash -c "! awk '/^Cap(Eff|Prm|Bnd):/ && \$2 != \"0000000000001000\" || /^Cap(Inh|Amb):/ && \$2 != \"0000000000000000\"' /proc/$LAB_BNG_PID/task/*/status | grep -q ."
   eff=$((16#$(caps CapEff)))
   for bit in 1:CAP_DAC_OVERRIDE 13:CAP_NET_RAW 16:CAP_SYS_MODULE 19:CAP_SYS_PTRACE 21:CAP_SYS_ADMIN \
              24:CAP_SYS_RESOURCE 38:CAP_PERFMON 39:CAP_BPF; do
