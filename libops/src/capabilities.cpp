@@ -87,20 +87,25 @@ struct DropTarget {
 DropTarget g_target;
 
 // The drop for the calling thread, with system calls only (the signal handler runs it).
-// Returns 0 or the errno of the step that failed; `step` says which (0 bounding, 1 ambient,
-// 2 capset).
+// Every step is tried even after one fails, so a thread loses all it can; returns 0 or the
+// errno of the first failure, `step` saying which (0 bounding, 1 ambient, 2 capset).
 int drop_this_thread(const DropTarget& t, int* step) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (::syscall(SYS_capget, &header, data) != 0) return *step = 2, errno;
+  int first_error = 0;
+  auto failed = [&](int which) {
+    if (first_error == 0) first_error = errno, *step = which;
+  };
   if (t.bounding) {
     for (int c = 0; c <= t.last_cap; ++c) {
       if ((t.keep & bit(c)) != 0 || ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1) continue;
-      if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) return *step = 0, errno;
+      if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) failed(0);
     }
   }
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
-    return *step = 1, errno;
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) failed(1);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) {
+    failed(2);
+    return first_error;
   }
   for (int i = 0; i < 2; ++i) {
     auto& d = data[i];
@@ -108,8 +113,8 @@ int drop_this_thread(const DropTarget& t, int* step) {
     d.effective = d.permitted;
     d.inheritable = 0;
   }
-  if (::syscall(SYS_capset, &header, data) != 0) return *step = 2, errno;
-  return 0;
+  if (::syscall(SYS_capset, &header, data) != 0) failed(2);
+  return first_error;
 }
 
 void on_drop_signal(int) {
@@ -168,7 +173,8 @@ Result<std::size_t> drop_in_other_threads(const DropTarget& t) {
   } restore{signo, previous};
 
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  // Generous: a thread in uninterruptible sleep (an fsync) takes the signal late.
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
   std::map<int, Clock::time_point> signalled, blocked;
   for (;;) {
     threads = thread_capabilities();
@@ -196,7 +202,7 @@ Result<std::size_t> drop_in_other_threads(const DropTarget& t) {
                           what() + ": it blocks signal " + std::to_string(signo) +
                               " (drop capabilities before starting it)");
       }
-      if (Clock::now() > deadline) return make_error(std::errc::timed_out, what() + " after 2 s");
+      if (Clock::now() > deadline) return make_error(std::errc::timed_out, what() + " after 5 s");
       auto [at, first] = signalled.try_emplace(th.tid, Clock::now());
       if (first || Clock::now() - at->second > std::chrono::milliseconds(100)) {
         at->second = Clock::now();

@@ -34,7 +34,7 @@ struct CapabilityDrop {
 /// real-time signal no one has a handler for, borrowed for the call), the way glibc makes
 /// setuid() process-wide. It returns once /proc shows every thread holding only what is
 /// kept, and fails, naming the thread, when one blocks that signal or has not dropped
-/// within two seconds. Threads interrupted by the signal see EINTR from calls such as
+/// within five seconds. Threads interrupted by the signal see EINTR from calls such as
 /// poll() or reads on sockets with a receive timeout.
 BNGKIT_OPS_EXPORT Result<CapabilityDrop> drop_capabilities_except(std::initializer_list<int> keep);
 
