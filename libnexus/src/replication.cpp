@@ -477,8 +477,8 @@ struct Replicator::Impl {
         // it is what an operator looks for when nexus_peer_up drops to 0, and the line below
         // reads the same for a peer that was never reached.
         if (was_connected)
-          spdlog::warn("nexus: lost peer {} ({}): {}; reconnecting", link.replica_id,
-                       link.address, msg);
+          spdlog::warn("nexus: lost peer {} ({}): {}; reconnecting", link.replica_id, link.address,
+                       msg);
         else if (msg != link.last_error)
           spdlog::warn("nexus: peer {}{}: {}", link.address,
                        link.replica_id.empty() ? "" : " (" + link.replica_id + ")", msg);

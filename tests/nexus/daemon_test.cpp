@@ -202,12 +202,10 @@ TEST(NexusDaemon, Kill9MidLoadLosesNothingAcknowledgedAndThePeerShowsIt) {
   n1.start();
   ASSERT_TRUE(n0.wait_ready()) << std::ifstream(n0.log()).rdbuf();
   ASSERT_TRUE(n1.wait_ready()) << std::ifstream(n1.log()).rdbuf();
-  ASSERT_EQ(n0.request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.20.0.0/16"})").status,
-            201);
+  ASSERT_EQ(n0.request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.20.0.0/16"})").status, 201);
   ASSERT_TRUE(wait_until([&] { return n1.get("/api/v1/pools/p").status == 200; }, 10s));
   const std::string n0_up = "nexus_peer_up{peer=\"" + addr0 + "\",replica=\"n0\"}";
-  const std::string n0_lag =
-      "nexus_replication_lag_seconds{peer=\"" + addr0 + "\",replica=\"n0\"}";
+  const std::string n0_lag = "nexus_replication_lag_seconds{peer=\"" + addr0 + "\",replica=\"n0\"}";
   ASSERT_TRUE(wait_until([&] { return metric(n1, n0_up) == 1; }, 10s)) << n1.metrics().body;
 
   // What clients were told, per replica that told them.
@@ -417,8 +415,8 @@ TEST(NexusDaemon, Kill9MidLoadLosesNothingAcknowledgedAndThePeerShowsIt) {
   // Converged: both replicas equal, every acknowledged allocation with its address, every
   // acknowledged release released, no address twice, nothing re-allocated.
   const std::vector<Daemon*> both{&n0, &n1};
-  ASSERT_TRUE(wait_until([&] { return converged(both); }, 30s))
-      << digest_of(n0) << "\n" << digest_of(n1);
+  ASSERT_TRUE(wait_until([&] { return converged(both); }, 30s)) << digest_of(n0) << "\n"
+                                                                << digest_of(n1);
   Allocations acked = ledger[0].acked;
   acked.insert(ledger[1].acked.begin(), ledger[1].acked.end());
   expect_consistent(both, "p", acked);
@@ -426,17 +424,15 @@ TEST(NexusDaemon, Kill9MidLoadLosesNothingAcknowledgedAndThePeerShowsIt) {
     const Allocations now = allocations_of(*d, "p");
     for (const auto& l : ledger)
       EXPECT_EQ(still_held(l.released, now), "") << "released, held on " << d->options().id;
-    EXPECT_EQ(metric(*d, "nexus_conflicts_resolved_total{kind=\"address\"}"), 0)
-        << d->options().id;
+    EXPECT_EQ(metric(*d, "nexus_conflicts_resolved_total{kind=\"address\"}"), 0) << d->options().id;
   }
   EXPECT_TRUE(wait_until([&] { return metric(n1, n0_lag) == 0; }, 10s)) << "n0 caught up";
   EXPECT_GT(unanswered[0].load(), 0) << "the kill happened under load";
   std::cout << "[   INFO   ] n0 acknowledged " << at_kill.allocations << " allocations and "
-            << at_kill.released.size() << " releases before the kill ("
-            << at_kill.unsure.size() << " release(s) unanswered), "
-            << ledger[0].allocations - at_kill.allocations << " allocations after its restart; n1 "
-            << n1_wrote.size() << " while n0 was down; " << unanswered[1].load()
-            << " request(s) to n1 unanswered\n";
+            << at_kill.released.size() << " releases before the kill (" << at_kill.unsure.size()
+            << " release(s) unanswered), " << ledger[0].allocations - at_kill.allocations
+            << " allocations after its restart; n1 " << n1_wrote.size() << " while n0 was down; "
+            << unanswered[1].load() << " request(s) to n1 unanswered\n";
   for (auto* d : both) {
     d->kill(SIGTERM);
     EXPECT_EQ(d->wait(20s), 0) << d->options().id;
