@@ -473,7 +473,13 @@ struct Replicator::Impl {
       }
       if (!r) {
         const std::string msg = r.error().message();
-        if (was_connected || msg != link.last_error)
+        // Losing a connected peer gets its own line, the counterpart of "connected to peer":
+        // it is what an operator looks for when nexus_peer_up drops to 0, and the line below
+        // reads the same for a peer that was never reached.
+        if (was_connected)
+          spdlog::warn("nexus: lost peer {} ({}): {}; reconnecting", link.replica_id, link.address,
+                       msg);
+        else if (msg != link.last_error)
           spdlog::warn("nexus: peer {}{}: {}", link.address,
                        link.replica_id.empty() ? "" : " (" + link.replica_id + ")", msg);
         link.last_error = msg;

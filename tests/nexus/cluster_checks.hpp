@@ -37,6 +37,15 @@ inline bool converged(const std::vector<Daemon*>& ds) {
   return true;
 }
 
+/// No address is held by two subscribers in `a` (what `where` shows).
+inline void expect_no_address_twice(const Allocations& a, const std::string& where) {
+  std::map<std::string, std::string> by_ip;
+  for (const auto& [sub, ip] : a) {
+    auto [it, fresh] = by_ip.emplace(ip, sub);
+    EXPECT_TRUE(fresh) << where << ": " << ip << " is held by " << it->second << " and " << sub;
+  }
+}
+
 /// Checks the invariants; `acked` are allocations clients were told about (subscriber -> ip),
 /// `moved` subscribers whose acknowledged address may legitimately have changed (allocated on
 /// two sides of a partition at once: the later one is kept, see libnexus/README.md).
@@ -48,11 +57,7 @@ inline void expect_consistent(const std::vector<Daemon*>& ds, const std::string&
     EXPECT_TRUE(allocations_of(*ds[i], pool) == first)
         << "replica " << ds[i]->options().id << " shows other allocations than "
         << ds[0]->options().id;
-  std::map<std::string, std::string> by_ip;
-  for (const auto& [sub, ip] : first) {
-    auto [it, fresh] = by_ip.emplace(ip, sub);
-    EXPECT_TRUE(fresh) << ip << " is held by " << it->second << " and " << sub;
-  }
+  expect_no_address_twice(first, ds[0]->options().id);
   std::size_t lost = 0;
   std::size_t changed = 0;
   for (const auto& [sub, ip] : acked) {

@@ -1,13 +1,23 @@
 // The nexus daemon as a process: CLI exit codes, the API, health and metrics over real HTTP,
-// the token, graceful shutdown on SIGTERM, kill -9 losing no acknowledged allocation, one
-// daemon per store, and backup/restore while it runs (online) and while it does not.
+// the token, graceful shutdown on SIGTERM, kill -9 of a replica under concurrent load while a
+// peer replicates with it (what survives: every acknowledged allocation and release, in its
+// own store and on both replicas; what the operator sees: peer metrics, the "lost peer" log
+// line, readiness after the initial sync), one daemon per store, and backup/restore while it
+// runs (online) and while it does not; no capability left in any thread.
 #include <bngkit/ops/capabilities.hpp>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
+#include <deque>
+#include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
+#include <sstream>
+#include <thread>
 
-#include "nexus_process.hpp"
+#include "cluster_checks.hpp"
 
 namespace {
 
@@ -164,37 +174,268 @@ TEST(NexusDaemon, SigtermDrainsNotReadyButServingThenExits) {
   EXPECT_NE(log.str().find("server.token is not set"), std::string::npos) << "no token: a warning at start";
 }
 
-TEST(NexusDaemon, Kill9LosesNoAcknowledgedAllocation) {
+// A replica SIGKILLed under concurrent load while a peer replicates with it: n0 is killed and
+// restarted, n1 survives. What survives: every allocation and release n0 acknowledged, in n0's
+// own store (opened alone before it rejoins, so nothing is merely recovered from n1) and,
+// after convergence, on both replicas with the same address; no address held twice anywhere;
+// n1 kept acknowledging writes while n0 was down. What the operator sees: on n1, the peer
+// down in nexus_peer_up / nexus_peers{state} with replication lag growing, a "lost peer" log
+// line and /ready still 200; after the restart "connected to peer" and the peer up again; n0
+// ready only once its initial sync with n1 is done, holding what n1 wrote meanwhile.
+TEST(NexusDaemon, Kill9MidLoadLosesNothingAcknowledgedAndThePeerShowsIt) {
   TempDir dir;
-  Daemon d(kBinary, dir.path(), lone("n1"));
-  d.start();
-  ASSERT_TRUE(d.wait_ready());
-  ASSERT_EQ(d.request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.0.0.0/20"})").status, 201);
-  std::map<std::string, std::string> acked;
+  std::array<Daemon::Options, 2> opts;
+  for (std::size_t i = 0; i < opts.size(); ++i) {
+    opts[i].id = "n" + std::to_string(i);
+    opts[i].http_port = free_port();
+    opts[i].metrics_port = free_port();
+    opts[i].p2p_port = free_port();
+    opts[i].owners = {"n0", "n1"};  // disjoint shares: no address conflict across the outage
+  }
+  const std::string addr0 = "127.0.0.1:" + std::to_string(opts[0].p2p_port);
+  const std::string addr1 = "127.0.0.1:" + std::to_string(opts[1].p2p_port);
+  opts[0].peers = {addr1};
+  opts[1].peers = {addr0};
+  Daemon n0(kBinary, dir.path(), opts[0]);
+  Daemon n1(kBinary, dir.path(), opts[1]);
+  n0.start();
+  n1.start();
+  ASSERT_TRUE(n0.wait_ready()) << std::ifstream(n0.log()).rdbuf();
+  ASSERT_TRUE(n1.wait_ready()) << std::ifstream(n1.log()).rdbuf();
+  ASSERT_EQ(n0.request("POST", "/api/v1/pools", R"({"id":"p","cidr":"10.20.0.0/16"})").status, 201);
+  ASSERT_TRUE(wait_until([&] { return n1.get("/api/v1/pools/p").status == 200; }, 10s));
+  const std::string n0_up = "nexus_peer_up{peer=\"" + addr0 + "\",replica=\"n0\"}";
+  const std::string n0_lag = "nexus_replication_lag_seconds{peer=\"" + addr0 + "\",replica=\"n0\"}";
+  ASSERT_TRUE(wait_until([&] { return metric(n1, n0_up) == 1; }, 10s)) << n1.metrics().body;
+
+  // What clients were told, per replica that told them.
+  struct Ledger {
+    Allocations acked;               // subscriber -> ip, not released since
+    std::set<std::string> released;  // release acknowledged (204)
+    std::set<std::string> unsure;    // release unanswered: held or not, both are right
+    std::size_t allocations = 0;     // allocations acknowledged in all
+  };
+  std::mutex mu;
+  std::array<Ledger, 2> ledger;
+  Allocations n1_during_outage;  // acknowledged by n1 while n0 was dead
+  std::atomic<bool> outage{false};
   std::atomic<bool> stop{false};
-  std::thread writer([&] {
-    for (int i = 0; !stop; ++i) {
-      const std::string sub = "cpe-" + std::to_string(i);
-      auto r = d.request("POST", "/api/v1/allocations",
-                         R"({"pool_id":"p","subscriber_id":")" + sub + "\"}", 2s);
-      if (r.status == 201) acked[sub] = json_field(r, "ip");
-      if (r.status == 0) break;  // the process is gone
+  std::atomic<bool> park{false};  // n0 writers that find n0 dead wait until this is false
+  std::atomic<int> n0_writers_parked{0};
+  std::array<std::atomic<int>, 2> unanswered{};
+
+  // One writer: allocations for its own subscribers, every third one followed by the release
+  // of the oldest it holds. A replica that is down gets the same allocation again until it
+  // answers (the restarted one answers 200 with the address if it had committed it); n0's
+  // writers park meanwhile, so what n0 shows when it is ready again is what it had at the kill
+  // plus what n1 sent, not releases made since.
+  auto writer = [&](std::size_t node, int w) {
+    Daemon& d = node == 0 ? n0 : n1;
+    const std::string prefix = "n" + std::to_string(node) + "-w" + std::to_string(w) + "-";
+    std::deque<std::string> held;
+    for (int k = 0; !stop; ++k) {
+      const std::string sub = prefix + std::to_string(k);
+      for (;;) {
+        const bool down_before = outage;
+        auto r = d.request("POST", "/api/v1/allocations",
+                           R"({"pool_id":"p","subscriber_id":")" + sub + "\"}", 3s);
+        if (r.status == 201 || r.status == 200) {
+          std::lock_guard l(mu);
+          const std::string ip = json_field(r, "ip");
+          ledger[node].acked[sub] = ip;
+          ledger[node].allocations++;
+          if (node == 1 && down_before && outage) n1_during_outage[sub] = ip;
+          held.push_back(sub);
+          break;
+        }
+        if (r.status != 0) {
+          ADD_FAILURE() << sub << " on n" << node << ": " << r.status << " " << r.body;
+          return;
+        }
+        unanswered[node]++;
+        if (node == 0 && park) {
+          ++n0_writers_parked;
+          while (park && !stop) std::this_thread::sleep_for(10ms);
+        }
+        if (stop) return;
+        std::this_thread::sleep_for(50ms);
+      }
+      if (k % 3 != 2) continue;
+      const std::string victim = held.front();
+      held.pop_front();
+      auto r = d.request("DELETE", "/api/v1/allocations/" + victim + "?pool_id=p", "", 3s);
+      std::lock_guard l(mu);
+      ledger[node].acked.erase(victim);
+      if (r.status == 204) {
+        ledger[node].released.insert(victim);
+      } else if (r.status == 0) {
+        unanswered[node]++;
+        ledger[node].unsure.insert(victim);
+      } else {
+        ADD_FAILURE() << "release of " << victim << " on n" << node << ": " << r.status << " "
+                      << r.body;
+        return;
+      }
     }
-  });
-  std::this_thread::sleep_for(1500ms);
-  d.kill(SIGKILL);
+  };
+  auto snapshot = [&](std::size_t node) {
+    std::lock_guard l(mu);
+    return ledger[node];
+  };
+  auto log_of = [](const Daemon& d) {
+    std::stringstream s;
+    s << std::ifstream(d.log()).rdbuf();
+    return s.str();
+  };
+  // Acknowledged allocations missing from `have` or there with another address ("" if none).
+  auto missing = [](const Allocations& want, const Allocations& have) {
+    std::string out;
+    std::size_t n = 0;
+    for (const auto& [sub, ip] : want) {
+      auto it = have.find(sub);
+      if (it != have.end() && it->second == ip) continue;
+      if (++n <= 5)
+        out += " " + sub + "=" + ip + (it == have.end() ? " (gone)" : " (now " + it->second + ")");
+    }
+    return n == 0 ? out : std::to_string(n) + " of " + std::to_string(want.size()) + ":" + out;
+  };
+  auto still_held = [](const std::set<std::string>& released, const Allocations& have) {
+    std::string out;
+    for (const auto& sub : released)
+      if (have.count(sub) != 0) out += " " + sub;
+    return out;
+  };
+
+  // Four writers on the replica to be killed, two on the survivor; joined on every way out.
+  std::vector<std::thread> writers;
+  struct Join {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Join() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join{stop, writers};
+  for (int w = 0; w < 4; ++w) writers.emplace_back(writer, std::size_t{0}, w);
+  for (int w = 0; w < 2; ++w) writers.emplace_back(writer, std::size_t{1}, w);
+
+  // Mid-load: n0 has acknowledged allocations and releases and is still taking more.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto s = snapshot(0);
+        return s.allocations >= 300 && s.released.size() >= 80;
+      },
+      30s));
+  park = true;
+  outage = true;
+  ASSERT_EQ(n0.kill(SIGKILL), 128 + SIGKILL);
+  // Every n0 writer has since found n0 dead, so whatever n0 acknowledged is in the ledger.
+  ASSERT_TRUE(wait_until([&] { return n0_writers_parked == 4; }, 15s));
+  const Ledger at_kill = snapshot(0);
+
+  // The survivor while n0 is down: the peer shows as down, the log says so, n1 stays ready and
+  // keeps acknowledging writes, which n0 has not acknowledged (lag).
+  EXPECT_TRUE(wait_until([&] { return metric(n1, n0_up) == 0; }, 15s)) << n1.metrics().body;
+  EXPECT_EQ(metric(n1, "nexus_peers{state=\"connected\"}"), 0);
+  EXPECT_EQ(metric(n1, "nexus_peers{state=\"disconnected\"}"), 1);
+  const std::string lost_line = "nexus: lost peer n0 (" + addr0 + "): ";
+  EXPECT_TRUE(wait_until([&] { return log_of(n1).find(lost_line) != std::string::npos; }, 5s))
+      << log_of(n1);
+  EXPECT_EQ(n1.get("/ready").status, 200) << "a peer down is no reason to stop serving";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard l(mu);
+        return n1_during_outage.size() >= 60;
+      },
+      20s))
+      << "n1 acknowledges writes while n0 is down";
+  EXPECT_GT(metric(n1, n0_lag), 0) << "n1's writes are waiting for n0";
+
+  // n0's own store, opened by a lone replica (no peers, no peer listener): everything n0
+  // acknowledged is in it, not merely recoverable from n1.
+  {
+    Daemon::Options o;
+    o.id = "n0";
+    o.http_port = free_port();
+    o.metrics_port = free_port();
+    o.p2p_port = free_port();
+    o.secret.clear();
+    o.storage = (dir.path() / "n0" / "data").string();
+    Daemon alone(kBinary, dir.path() / "alone", o);
+    alone.start();
+    ASSERT_TRUE(alone.wait_ready()) << log_of(alone);
+    const Allocations stored = allocations_of(alone, "p");
+    expect_no_address_twice(stored, "n0's store");
+    EXPECT_EQ(missing(at_kill.acked, stored), "") << "acknowledged by n0, not in its store";
+    EXPECT_EQ(still_held(at_kill.released, stored), "") << "released by n0, held in its store";
+    alone.kill(SIGTERM);
+    EXPECT_EQ(alone.wait(15s), 0);
+  }
+
+  // The restart: ready only after the initial sync with n1, so it already holds what n1
+  // acknowledged meanwhile.
+  outage = false;
+  Allocations n1_wrote;
+  {
+    std::lock_guard l(mu);
+    n1_wrote = n1_during_outage;
+  }
+  const auto log_from = fs::file_size(n0.log());
+  n0.start();
+  ASSERT_TRUE(n0.wait_ready()) << log_of(n0).substr(log_from);
+  const std::string ready = n0.get("/ready").body;
+  const Allocations at_ready = allocations_of(n0, "p");
+  EXPECT_NE(ready.find("initial sync done with all 1 peer(s)"), std::string::npos) << ready;
+  EXPECT_EQ(missing(n1_wrote, at_ready), "") << "acknowledged by n1 during the outage";
+  EXPECT_EQ(missing(at_kill.acked, at_ready), "") << "acknowledged by n0 before the kill";
+  {
+    const std::string log = log_of(n0).substr(log_from);
+    const auto synced = log.find("nexus: initial sync with n1 (" + addr1 + ") done");
+    const auto ready_line = log.find("nexus: ready: initial sync done with all 1 peer(s)");
+    EXPECT_NE(synced, std::string::npos) << log;
+    EXPECT_NE(ready_line, std::string::npos) << log;
+    EXPECT_LT(synced, ready_line) << log;
+  }
+  // Back under load for a while, then the survivor sees its peer again.
+  park = false;
+  ASSERT_TRUE(wait_until([&] { return snapshot(0).allocations >= at_kill.allocations + 60; }, 20s))
+      << "the restarted n0 acknowledges writes";
   stop = true;
-  writer.join();
-  ASSERT_GT(acked.size(), 20U);
-  d.start();
-  ASSERT_TRUE(d.wait_ready());
-  auto all = d.get("/api/v1/allocations?pool_id=p").json();
-  std::map<std::string, std::string> found;
-  for (const auto& a : all.at("allocations").as_array())
-    found[std::string(a.at("subscriber_id").as_string())] = std::string(a.at("ip").as_string());
-  for (const auto& [sub, ip] : acked) {
-    ASSERT_TRUE(found.count(sub)) << sub << " was acknowledged and is gone";
-    EXPECT_EQ(found[sub], ip) << sub;
+  for (auto& t : writers) t.join();
+  EXPECT_TRUE(wait_until([&] { return metric(n1, n0_up) == 1; }, 15s)) << n1.metrics().body;
+  EXPECT_EQ(metric(n1, "nexus_peers{state=\"connected\"}"), 1);
+  {
+    const std::string log = log_of(n1);
+    const auto lost = log.find(lost_line);
+    const auto back = log.find("nexus: connected to peer n0 (" + addr0 + ")", lost);
+    EXPECT_NE(back, std::string::npos) << log;
+  }
+
+  // Converged: both replicas equal, every acknowledged allocation with its address, every
+  // acknowledged release released, no address twice, nothing re-allocated.
+  const std::vector<Daemon*> both{&n0, &n1};
+  ASSERT_TRUE(wait_until([&] { return converged(both); }, 30s)) << digest_of(n0) << "\n"
+                                                                << digest_of(n1);
+  Allocations acked = ledger[0].acked;
+  acked.insert(ledger[1].acked.begin(), ledger[1].acked.end());
+  expect_consistent(both, "p", acked);
+  for (const auto* d : both) {
+    const Allocations now = allocations_of(*d, "p");
+    for (const auto& l : ledger)
+      EXPECT_EQ(still_held(l.released, now), "") << "released, held on " << d->options().id;
+    EXPECT_EQ(metric(*d, "nexus_conflicts_resolved_total{kind=\"address\"}"), 0) << d->options().id;
+  }
+  EXPECT_TRUE(wait_until([&] { return metric(n1, n0_lag) == 0; }, 10s)) << "n0 caught up";
+  EXPECT_GT(unanswered[0].load(), 0) << "the kill happened under load";
+  std::cout << "[   INFO   ] n0 acknowledged " << at_kill.allocations << " allocations and "
+            << at_kill.released.size() << " releases before the kill (" << at_kill.unsure.size()
+            << " release(s) unanswered), " << ledger[0].allocations - at_kill.allocations
+            << " allocations after its restart; n1 " << n1_wrote.size() << " while n0 was down; "
+            << unanswered[1].load() << " request(s) to n1 unanswered\n";
+  for (auto* d : both) {
+    d->kill(SIGTERM);
+    EXPECT_EQ(d->wait(20s), 0) << d->options().id;
   }
 }
 
