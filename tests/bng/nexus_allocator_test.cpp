@@ -119,6 +119,62 @@ TEST_F(NexusAllocatorTest, ReleaseAndDeclineHandTheGrantBack) {
   EXPECT_EQ(released.size(), 2u);
 }
 
+TEST_F(NexusAllocatorTest, ReleaseStaysPendingUntilNexusTakesIt) {
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+  EXPECT_FALSE(a->releasing(mac(1), "p1"));
+  ASSERT_TRUE(a->release(mac(1), "p1", ip("10.1.0.9")));
+  EXPECT_TRUE(a->releasing(mac(1), "p1"));
+  EXPECT_FALSE(a->releasing(mac(1), "p2"));
+  EXPECT_EQ(a->releases_pending(), 1u);
+  // Nexus's answer to a request that left before the release (the subscriber asked again at
+  // once) would bring the released grant back: refused until the release is done.
+  auto early = a->learn({mac(1), "p1", ip("10.1.0.9"), {}});
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, pool::make_error_code(AllocError::unavailable));
+  EXPECT_NE(early.error().message().find("still being released"), std::string::npos) << early.error().message();
+  // The address itself is free here: Nexus may grant it to someone else.
+  ASSERT_TRUE(a->learn({mac(2), "p1", ip("10.1.0.9"), {}}));
+  a->release_done({mac(1), "p1", ip("10.1.0.7"), {}});  // not the released grant: still pending
+  EXPECT_TRUE(a->releasing(mac(1), "p1"));
+  ASSERT_EQ(released.size(), 1u);
+  a->release_done(released[0]);
+  EXPECT_FALSE(a->releasing(mac(1), "p1"));
+  EXPECT_EQ(a->releases_pending(), 0u);
+  EXPECT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.11"), {}}));
+  // Decline gives the grant back the same way.
+  ASSERT_TRUE(a->decline(mac(1), "p1", ip("10.1.0.11")));
+  EXPECT_TRUE(a->releasing(mac(1), "p1"));
+
+  // Without a `released` callback nobody releases in Nexus, so nothing stays pending.
+  nexus::NexusAllocatorOptions o;
+  o.pools = {params("p1", "10.1.0.0/24")};
+  auto silent = nexus::NexusAllocator::create(std::move(o)).value();
+  ASSERT_TRUE(silent->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+  ASSERT_TRUE(silent->release(mac(1), "p1", ip("10.1.0.9")));
+  EXPECT_FALSE(silent->releasing(mac(1), "p1"));
+  EXPECT_TRUE(silent->learn({mac(1), "p1", ip("10.1.0.9"), {}}));
+}
+
+TEST_F(NexusAllocatorTest, RenewalAnswerNeverBringsAReleasedGrantBack) {
+  const auto t1 = std::chrono::sys_seconds(std::chrono::seconds(2000));
+  const auto t2 = std::chrono::sys_seconds(std::chrono::seconds(3000));
+  ASSERT_TRUE(a->learn({mac(1), "p1", ip("10.1.0.9"), t1}));
+  EXPECT_TRUE(a->refresh({mac(1), "p1", ip("10.1.0.9"), t2}));
+  ASSERT_EQ(a->cached().size(), 1u);
+  EXPECT_EQ(a->cached()[0].expires_at, t2);
+  EXPECT_FALSE(a->refresh({mac(1), "p1", ip("10.1.0.10"), t2})) << "another address is not this grant";
+  EXPECT_FALSE(a->refresh({mac(2), "p1", ip("10.1.0.9"), t2})) << "nor another subscriber's";
+  // The subscriber releases while a renewal is on its way; its answer arrives before and
+  // after Nexus took the release.
+  ASSERT_TRUE(a->release(mac(1), "p1", ip("10.1.0.9")));
+  EXPECT_FALSE(a->refresh({mac(1), "p1", ip("10.1.0.9"), t2}));
+  a->release_done(released.at(0));
+  EXPECT_FALSE(a->refresh({mac(1), "p1", ip("10.1.0.9"), t2}));
+  EXPECT_TRUE(a->cached().empty());
+  EXPECT_FALSE(a->lookup(mac(1), "p1"));
+  EXPECT_FALSE(a->owner(ip("10.1.0.9")));
+}
+
 TEST_F(NexusAllocatorTest, RestoreCachesBindingsOnly) {
   ASSERT_TRUE(a->restore({mac(1), "p1", ip("10.1.0.9"), pool::RestoreKind::binding, {}}));
   EXPECT_TRUE(a->restore({mac(2), "p1", ip("10.1.0.20"), pool::RestoreKind::history, {}}));
@@ -230,6 +286,7 @@ TEST_F(NexusSlowPathTest, ClientReleaseHandsTheGrantBackAndEndsTheLeaseAsRelease
   EXPECT_EQ(ended[0], std::make_pair(ip("10.1.0.9"), slowpath::EndReason::released));  // accounting: User-Request
   EXPECT_EQ(store->find(ip("10.1.0.9")).value()->state, lease::LeaseState::released);
   EXPECT_FALSE(a->owner(ip("10.1.0.9")));
+  EXPECT_TRUE(a->releasing(mac(1), "p1")) << "until Nexus took it (admission holds the subscriber meanwhile)";
 
   // A repeated RELEASE (the client retransmits, or the answer was lost) changes nothing.
   EXPECT_FALSE(server->handle_frame(release_frame(1, ip("10.1.0.9")), now));
