@@ -118,7 +118,7 @@ Admission NexusNode::admit(const AdmissionRequest& r) {
   Key key{r.subscriber, std::string(r.pool_id)};
   if (allocator_->lookup(r.subscriber, r.pool_id)) return {};  // granted before: serve from the cache
   Admission pending{Admission::Verdict::pending, {}, {}, {}};
-  if (releasing_.count(key)) {
+  if (allocator_->releasing(r.subscriber, r.pool_id)) {
     pending.reason = "releasing its previous Nexus allocation first";
   } else if (asking_.count(key)) {
     pending.reason = "waiting for Nexus";
@@ -151,14 +151,14 @@ void NexusNode::ask(const Key& key) {
 }
 
 void NexusNode::release(const bng::nexus::CachedAllocation& a, std::chrono::seconds backoff) {
-  Key key{a.subscriber, a.pool_id};
-  releasing_.insert(key);
   std::weak_ptr<bool> alive = alive_;
-  client_->release(a.pool_id, a.subscriber.to_string(), [this, alive, a, key, backoff](Result<void> r) {
+  client_->release(a.pool_id, a.subscriber.to_string(), [this, alive, a, backoff](Result<void> r) {
     if (!alive.lock()) return;
     if (r) {
-      releasing_.erase(key);
+      allocator_->release_done(a);
       spdlog::debug("nexus: released {} of {}", a.address.to_string(), a.subscriber.to_string());
+      // A request held meanwhile ("releasing its previous Nexus allocation first") goes on now.
+      if (gateway_) gateway_->readmit(a.subscriber);
       return;
     }
     // Retried until Nexus takes it: a grant left behind would hold the address until its TTL.
@@ -197,8 +197,16 @@ void NexusNode::renew(const bng::nexus::CachedAllocation& a) {
   Key key{a.subscriber, a.pool_id};
   if (!renewing_.insert(key).second) return;
   std::weak_ptr<bool> alive = alive_;
-  auto learned = [this, a](const Result<bng::nexus::Allocation>& r) {
+  // False once the subscriber gave the grant back here (release, decline, expiry) while the
+  // renewal was under way: its answer is stale and must not bring the grant back (refresh()
+  // refuses that even when the release comes between this check and the answer).
+  auto still_held = [this, a] {
+    const auto held = allocator_->lookup(a.subscriber, a.pool_id);
+    return held && held->address == a.address;
+  };
+  auto learned = [this, a, still_held](const Result<bng::nexus::Allocation>& r) {
     if (!r) return false;
+    if (!still_held()) return true;
     if (r->address != a.address) {
       // Nexus gave the subscriber another address (its grant was reclaimed during an outage):
       // the lease keeps the old one until it ends, then the subscriber gets Nexus's.
@@ -209,19 +217,27 @@ void NexusNode::renew(const bng::nexus::CachedAllocation& a) {
     }
     auto updated = a;
     updated.expires_at = r->expires_at;
-    if (auto l = allocator_->learn(updated); !l) spdlog::error("nexus: {}", l.error().message());
+    if (!allocator_->refresh(updated)) {
+      spdlog::debug("nexus: {} gave {} back while it was renewed", a.subscriber.to_string(), a.address.to_string());
+    }
     return true;
   };
   client_->renew(a.pool_id, a.subscriber.to_string(), config_.dhcp.lease_time,
-                 [this, alive, a, key, learned](Result<bng::nexus::Allocation> r) {
+                 [this, alive, a, key, learned, still_held](Result<bng::nexus::Allocation> r) {
                    if (!alive.lock()) return;
+                   if (!still_held()) {  // given back meanwhile: nothing to renew or to ask again
+                     renewing_.erase(key);
+                     return;
+                   }
                    if (r || r.error().code != make_error_code(bng::nexus::NexusError::not_found)) {
                      renewing_.erase(key);
                      if (!learned(r)) spdlog::warn("nexus: {}", r.error().message());
                      return;
                    }
                    // Not in Nexus (reclaimed, or restored from our lease DB): ask for it again;
-                   // stickiness gives the same address back unless someone else took it.
+                   // stickiness gives the same address back unless someone else took it. (Given
+                   // back while this is under way, the release may reach Nexus first: what this
+                   // re-creates there then expires unrenewed.)
                    client_->allocate(a.pool_id, a.subscriber.to_string(), config_.dhcp.lease_time,
                                      [this, alive, key, learned](Result<bng::nexus::Allocation> r2) {
                                        if (!alive.lock()) return;
@@ -264,7 +280,7 @@ void NexusNode::update_metrics() {
   ops::sync_counter(requests_->Add({{"result", "unreachable"}}), static_cast<double>(s.requests_unreachable));
   up_->Add({}).Set(s.up ? 1 : 0);
   grants_->Add({}).Set(static_cast<double>(allocator_->cached().size()));
-  pending_releases_->Add({}).Set(static_cast<double>(releasing_.size()));
+  pending_releases_->Add({}).Set(static_cast<double>(allocator_->releases_pending()));
   ops::sync_counter(conflicts_metric_->Add({}), static_cast<double>(conflicts_));
 }
 

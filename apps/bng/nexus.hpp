@@ -68,7 +68,7 @@ class NexusNode {
   bng::Gateway* gateway_ = nullptr;
   boost::asio::steady_timer timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // callbacks check it after stop()
-  std::set<Key> asking_, releasing_, renewing_;
+  std::set<Key> asking_, renewing_;  // releases in flight: allocator_->releasing()
   std::uint64_t conflicts_ = 0;  // Nexus answered another address than the one in use here
   prometheus::Family<prometheus::Counter>* requests_ = nullptr;
   prometheus::Family<prometheus::Gauge>* up_ = nullptr;

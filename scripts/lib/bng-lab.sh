@@ -135,9 +135,9 @@ lab_metric() {
   echo "${v:-0}"
 }
 
-# lab_udhcpc [extra args]: one DORA with busybox udhcpc; prints the address obtained.
-# $LAB_DIR/udhcpc.events keeps "<bound|renew> <ip> <lease seconds> <dns...>" lines.
-lab_udhcpc() {
+# The udhcpc event script: applies the address and appends
+# "<bound|renew> <ip> <lease seconds> <dns...>" lines to $LAB_EVENTS.
+lab_udhcpc_script() {
   local script="$LAB_DIR/udhcpc.script"
   cat >"$script" <<'SH'
 #!/bin/sh
@@ -147,8 +147,47 @@ case "$1" in
 esac
 SH
   chmod +x "$script"
+}
+
+# lab_udhcpc [extra args]: one DORA with busybox udhcpc; prints the address obtained.
+# $LAB_DIR/udhcpc.events keeps "<bound|renew> <ip> <lease seconds> <dns...>" lines.
+# Not for releasing: with -q, udhcpc -R quits before it counts as bound and sends no
+# DHCPRELEASE (BusyBox 1.35); lab_udhcpc_release does.
+lab_udhcpc() {
+  lab_udhcpc_script
   : >"$LAB_DIR/udhcpc.events"
   LAB_EVENTS="$LAB_DIR/udhcpc.events" timeout 30 ip netns exec "$LAB_CLI" \
-    udhcpc -f -q -n -t 5 -T 1 -i "$LAB_CLI" -s "$script" "$@" >>"$LAB_DIR/udhcpc.log" 2>&1
+    udhcpc -f -q -n -t 5 -T 1 -i "$LAB_CLI" -s "$LAB_DIR/udhcpc.script" "$@" >>"$LAB_DIR/udhcpc.log" 2>&1
   awk '$1 == "bound" || $1 == "renew" { ip = $2 } END { print ip }' "$LAB_DIR/udhcpc.events"
+}
+
+# lab_udhcpc_release SIGNAL: udhcpc -R in the foreground until it is bound, then SIGNAL
+# (TERM: exit, releasing on the way out; USR2: release and stay, then TERM ends it);
+# prints the address it held, nothing when it got none. Its output goes to
+# $LAB_DIR/udhcpc.log ("sending release" when the DHCPRELEASE left).
+lab_udhcpc_release() {
+  local sig=$1 pid ip released
+  lab_udhcpc_script
+  released=$(grep -c 'entering released state' "$LAB_DIR/udhcpc.log" 2>/dev/null || true)
+  : >"$LAB_DIR/udhcpc.events"
+  LAB_EVENTS="$LAB_DIR/udhcpc.events" ip netns exec "$LAB_CLI" \
+    udhcpc -f -R -t 5 -T 1 -i "$LAB_CLI" -s "$LAB_DIR/udhcpc.script" >>"$LAB_DIR/udhcpc.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 150); do
+    grep -q '^bound' "$LAB_DIR/udhcpc.events" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  ip=$(awk '$1 == "bound" { ip = $2 } END { print ip }' "$LAB_DIR/udhcpc.events")
+  kill "-$sig" "$pid" 2>/dev/null || true
+  if [[ $sig == USR2 ]]; then
+    # It stays, released, until TERM (which does not release a second time).
+    for _ in $(seq 1 50); do
+      (($(grep -c 'entering released state' "$LAB_DIR/udhcpc.log") > ${released:-0})) && break
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  echo "$ip"
 }

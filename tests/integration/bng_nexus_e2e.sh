@@ -9,6 +9,8 @@
 #   - nexus restarted (same store): the new subscriber is served, with its own address
 #   - a bng restart restores its leases into the cache and renews them in Nexus
 #   - ending a lease (DELETE /api/v1/leases/{ip}) releases the allocation in Nexus
+#   - a DHCPRELEASE (udhcpc -R on SIGTERM, and on SIGUSR2) does too: lease and session end,
+#     and the address goes to the next subscriber Nexus grants it to
 #   - bng restarted during a Nexus outage (with a [[pools]] entry) serves stored subscribers
 #   - two bng nodes on one Nexus pool never hand out the same address
 # Usage: bng_nexus_e2e.sh <bng binary> <nexus binary>. Exit 77 (skipped) without root.
@@ -24,7 +26,7 @@ LAB="bnx$$"
 # shellcheck source=../../scripts/lib/bng-lab.sh
 source "$here/../../scripts/lib/bng-lab.sh"
 nexus_pid=""
-bng2_pid=""  # the second bng node (step 6)
+bng2_pid=""  # the second bng node (step 8)
 nexus_port=9400  # inside the lab's own namespace: no other test shares it
 nexus_dir="$LAB_DIR/nexus"
 nexus_token="lab-token-$$"  # Nexus requires it for writes; bng reads it from nexus.token_file
@@ -51,6 +53,8 @@ nexus_api() {
   ip netns exec "$LAB_SRV" curl "${args[@]}"
 }
 nexus_status() { ip netns exec "$LAB_SRV" curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$nexus_port$1"; }
+# nexus_released MAC: Nexus holds nothing for the subscriber with MAC in the pool (404).
+nexus_released() { [ "$(nexus_status "/api/v1/allocations/mac:$1?pool_id=residential-ipv4")" = 404 ]; }
 json_field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
 
 nexus_start() {
@@ -161,11 +165,40 @@ check "the first subscriber keeps its address across the restart ($ip_a3)" [ "$i
 
 # 5. Ending the lease (operator disconnect) releases the allocation in Nexus.
 check "the operator ends the lease of $ip_b" lab_api "/api/v1/leases/$ip_b" -X DELETE
-check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 bash -c \
-  "[ \"\$(ip netns exec $LAB_SRV curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$nexus_port/api/v1/allocations/mac:$mac_b?pool_id=residential-ipv4')\" = 404 ]"
+check "the release reached Nexus (404 for mac:$mac_b)" wait_for 5 nexus_released "$mac_b"
 check "the first subscriber still holds its allocation" [ "$(nexus_status "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4")" = 200 ]
 check "one Nexus grant left cached" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
-# 6. bng restarted while Nexus is down: with a [[pools]] entry of the served pool it starts,
+
+# 6. The subscriber releases (DHCPRELEASE from udhcpc -R): the lease and the session end,
+# the grant goes back to Nexus, and the address can go to another subscriber.
+mac_r=02:00:00:00:dd:04
+mac_r2=02:00:00:00:dd:05
+pool_body='"id": "residential-ipv4", "cidr": "10.0.1.0/24", "gateway": "10.0.1.1", "dns": ["10.0.1.1"]'
+releases_before=$(lab_metric 'bng_dhcp_slowpath_requests_total{type="release"}')
+set_mac "$mac_r"
+ip_r=$(lab_udhcpc_release TERM)
+check "a subscriber bound and, on SIGTERM, udhcpc -R released $ip_r" \
+  grep -q "unicasting a release of ${ip_r:-none} to 10.0.1.1" "$LAB_DIR/udhcpc.log"
+check "the release reached Nexus (404 for mac:$mac_r)" wait_for 5 nexus_released "$mac_r"
+check "the slow path counted the RELEASE" ge "$(lab_metric 'bng_dhcp_slowpath_requests_total{type="release"}')" $((releases_before + 1))
+check "the lease of $ip_r is released" bash -c "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/leases/$ip_r | grep -q '\"state\":\"released\"'"
+check "the subscriber's session ended" bash -c "! ip netns exec $LAB_SRV curl -sf http://127.0.0.1:8080/api/v1/sessions | grep -q '\"mac:$mac_r\"'"
+check "its grant left the cache (one left)" [ "$(lab_metric bng_nexus_allocations)" = 1 ]
+check "no release left pending" [ "$(lab_metric bng_nexus_releases_pending)" = 0 ]
+# Nexus picks addresses by a hash of the subscriber: a reservation makes it pick $ip_r for
+# the next subscriber, which the BNG serves only if its cache no longer holds the address.
+updated=$(nexus_api PUT /api/v1/pools/residential-ipv4 "{$pool_body, \"reservations\": {\"mac:$mac_r2\": \"$ip_r\"}}")
+check "Nexus reserves $ip_r for mac:$mac_r2" grep -q "\"mac:$mac_r2\":\"$ip_r\"" <<<"$updated"
+set_mac "$mac_r2"
+ip_r2=$(lab_udhcpc_release USR2)
+check "another subscriber is served the released address ($ip_r2)" [ "$ip_r2" = "$ip_r" ]
+check "udhcpc released it on SIGUSR2" [ "$(grep -c "unicasting a release of $ip_r to 10.0.1.1" "$LAB_DIR/udhcpc.log")" = 2 ]
+check "that release reached Nexus too (404 for mac:$mac_r2)" wait_for 5 nexus_released "$mac_r2"
+updated=$(nexus_api PUT /api/v1/pools/residential-ipv4 "{$pool_body}")
+check "the reservation is removed" grep -q '"reservations":{}' <<<"$updated"
+check "the first subscriber still holds its allocation" [ "$(nexus_status "/api/v1/allocations/mac:$mac_a?pool_id=residential-ipv4")" = 200 ]
+
+# 7. bng restarted while Nexus is down: with a [[pools]] entry of the served pool it starts,
 # serves its stored subscriber, holds new ones, and serves them once Nexus is back.
 nexus_stop
 LAB_LEASE_TIME=300 LAB_RENEWAL_TIME=150 LAB_REBINDING_TIME=250 lab_config "$LAB_DIR/bng.toml" "[nexus]
@@ -193,7 +226,7 @@ granted_c=$(nexus_api GET "/api/v1/allocations/mac:$mac_c?pool_id=residential-ip
 check "the new subscriber is served once Nexus is back ($ip_c)" grep -qE '^10\.0\.1\.[0-9]+$' <<<"$ip_c"
 check "Nexus lists $ip_c for mac:$mac_c" [ "$granted_c" = "$ip_c" ]
 
-# 7. Two bng nodes on one Nexus pool: a second daemon in the BNG namespace serves a second
+# 8. Two bng nodes on one Nexus pool: a second daemon in the BNG namespace serves a second
 # subscriber link; subscribers alternate between the nodes and never share an address.
 ip link add "${LAB}-s2" type veth peer name "${LAB}-c2"
 ip link set "${LAB}-s2" netns "$LAB_SRV"

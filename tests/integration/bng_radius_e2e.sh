@@ -5,7 +5,8 @@
 #   - a known subscriber (MAC) is authorised: Framed-IP-Address is the address it gets,
 #     the WISPr rate is enforced in the kernel, its session shows in /api/v1/sessions
 #   - accounting: Accounting-On at start, Start with Class, and after a Disconnect-Request a
-#     Stop with Admin-Reset and the packets the client really sent (kernel counters)
+#     Stop with Admin-Reset and the packets the client really sent (kernel counters); after
+#     the client's DHCPRELEASE a Stop with User-Request
 #   - CoA changes the session's rate; a CoA for an unknown session is NAKed
 #   - an unknown subscriber is rejected and gets no address
 #   - a restart keeps sessions (no new Start, no Accounting-On)
@@ -131,6 +132,14 @@ check "the lease is gone" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 0
 check "Accounting Stop with Admin-Reset and the kernel's packet counts" wait_for 5 detail_has \
   "Acct-Status-Type = Stop" "Acct-Session-Id = \"$session_id\"" "Acct-Terminate-Cause = Admin-Reset" \
   "Acct-Input-Packets = ([2-9][0-9]|[1-9][0-9][0-9]+)"
+
+# Back, then gone with a DHCPRELEASE (udhcpc -R on SIGTERM): Stop with User-Request.
+ip_rel=$(lab_udhcpc_release TERM)
+check "the subscriber is back and releases ${ip_rel:-nothing} on leaving" \
+  grep -q "unicasting a release of ${ip_rel:-none} to 10.0.1.1" "$LAB_DIR/udhcpc.log"
+check "Accounting Stop with User-Request for the released address" wait_for 5 detail_has \
+  "Acct-Status-Type = Stop" "Acct-Terminate-Cause = User-Request" "Framed-IP-Address = $ip_rel"
+check "the session is gone" [ "$(lab_api /api/v1/sessions | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" = 0 ]
 
 ip -n "$LAB_CLI" link set "$LAB_CLI" address 02:00:00:00:00:99
 ip2=$(lab_udhcpc)

@@ -20,6 +20,7 @@ struct NexusAllocator::Impl {
   mutable std::mutex mu;
   std::map<Key, CachedAllocation> grants;
   std::unordered_map<std::uint32_t, Key> by_address;
+  std::map<Key, dhcp::Ipv4> releasing;  // given back; Nexus has not confirmed the release yet
 
   const pool::PoolParameters* find_pool(std::string_view id) const {
     for (const auto& p : options.pools)
@@ -39,6 +40,10 @@ struct NexusAllocator::Impl {
       return alloc_error(AllocError::not_in_pool, a.address.to_string() + " is outside pool " + a.pool_id);
     }
     Key key{a.subscriber, a.pool_id};
+    if (releasing.count(key)) {
+      return alloc_error(AllocError::unavailable, a.subscriber.to_string() + " in " + a.pool_id +
+                                                      ": its previous grant is still being released in Nexus");
+    }
     if (auto it = by_address.find(a.address.to_host()); it != by_address.end() && it->second != key) {
       return alloc_error(AllocError::address_in_use, a.address.to_string() + " is held here by " +
                                                          it->second.first.to_string() + ", not " +
@@ -52,13 +57,16 @@ struct NexusAllocator::Impl {
     return {};
   }
 
-  // Caller holds `mu`; returns the removed grant when the subscriber held `address`.
+  // Caller holds `mu`; returns the removed grant, now releasing, when the subscriber held
+  // `address`.
   std::optional<CachedAllocation> remove(const pool::SubscriberKey& s, std::string_view pool_id, dhcp::Ipv4 address) {
     auto it = grants.find(Key{s, std::string(pool_id)});
     if (it == grants.end() || it->second.address != address) return std::nullopt;
     auto out = it->second;
     by_address.erase(address.to_host());
     grants.erase(it);
+    // Without a callback nobody releases it in Nexus, so nobody would report it done.
+    if (options.released) releasing[Key{s, std::string(pool_id)}] = address;
     return out;
   }
 };
@@ -84,6 +92,30 @@ NexusAllocator::~NexusAllocator() = default;
 Result<void> NexusAllocator::learn(const CachedAllocation& allocation) {
   std::lock_guard lock(impl_->mu);
   return impl_->insert(allocation);
+}
+
+bool NexusAllocator::refresh(const CachedAllocation& renewed) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->grants.find(Key{renewed.subscriber, renewed.pool_id});
+  if (it == impl_->grants.end() || it->second.address != renewed.address) return false;
+  it->second.expires_at = renewed.expires_at;
+  return true;
+}
+
+bool NexusAllocator::releasing(const pool::SubscriberKey& subscriber, std::string_view pool_id) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->releasing.count(Key{subscriber, std::string(pool_id)}) != 0;
+}
+
+void NexusAllocator::release_done(const CachedAllocation& released) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->releasing.find(Key{released.subscriber, released.pool_id});
+  if (it != impl_->releasing.end() && it->second == released.address) impl_->releasing.erase(it);
+}
+
+std::size_t NexusAllocator::releases_pending() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->releasing.size();
 }
 
 void NexusAllocator::forget(const pool::SubscriberKey& subscriber, std::string_view pool_id) {

@@ -26,7 +26,7 @@ struct NexusAllocatorOptions {
   std::vector<pool::PoolParameters> pools;      ///< the pools served (from Nexus), lease times set
   std::chrono::seconds probation{3600};         ///< what decline() reports (Nexus keeps no probation)
   /// Told (outside the lock) when a subscriber gives its address back (release, decline,
-  /// expiry): the caller releases it in Nexus.
+  /// expiry): the caller releases it in Nexus, then calls release_done().
   std::function<void(const CachedAllocation&)> released;
   pool::WallClock clock;                        ///< system clock when empty
 };
@@ -38,6 +38,12 @@ struct NexusAllocatorOptions {
 /// path drops instead of NAKing. A REQUEST for another address than the cached one is
 /// wrong_address (NAK); for an address cached for someone else, address_in_use (NAK). The
 /// client's requested address is not honoured: Nexus chooses (and is sticky per subscriber).
+///
+/// Releases: a grant given back leaves the cache at once and, with a `released` callback,
+/// stays "releasing" until the caller reports that Nexus took the release (release_done).
+/// Meanwhile learn() refuses the subscriber (an answer Nexus gave before it saw the release
+/// would bring the grant back), and a renewal's answer never re-creates a released grant
+/// (refresh).
 class BNGKIT_BNG_EXPORT NexusAllocator final : public pool::AddressAllocator {
  public:
   /// Fails when no pool is given or a pool id repeats.
@@ -47,9 +53,20 @@ class BNGKIT_BNG_EXPORT NexusAllocator final : public pool::AddressAllocator {
   NexusAllocator& operator=(const NexusAllocator&) = delete;
 
   /// Caches what Nexus answered for a subscriber (allocate or renew). Fails, caching nothing,
-  /// when the pool is unknown, the address is outside it, or the address is cached for
-  /// another subscriber (Nexus moved it: the local holder keeps it until its lease ends).
+  /// when the pool is unknown, the address is outside it, the address is cached for
+  /// another subscriber (Nexus moved it: the local holder keeps it until its lease ends), or
+  /// the subscriber's previous grant is still being released (AllocError::unavailable).
   [[nodiscard]] Result<void> learn(const CachedAllocation& allocation);
+  /// A renewal Nexus answered: the grant's new expiry, when the subscriber still holds that
+  /// address here. False, changing nothing, when it does not (released while the renewal
+  /// was on its way: the answer is stale and must not bring the grant back).
+  [[nodiscard]] bool refresh(const CachedAllocation& renewed);
+  /// True from the release of the subscriber's grant until release_done().
+  [[nodiscard]] bool releasing(const pool::SubscriberKey& subscriber, std::string_view pool_id) const;
+  /// Nexus took the release of `released` (the grant handed to the `released` callback).
+  void release_done(const CachedAllocation& released);
+  /// Grants given back whose release Nexus has not confirmed yet.
+  [[nodiscard]] std::size_t releases_pending() const;
   /// Forgets a subscriber's grant without telling anybody (Nexus no longer has it).
   void forget(const pool::SubscriberKey& subscriber, std::string_view pool_id);
   /// Every cached grant (for renewals towards Nexus).
