@@ -283,6 +283,17 @@ class SessionManagerTest : public ::testing::Test {
     io_.restart();
     io_.run_for(30ms);
   }
+  // Runs the io loop until `done` (accounting goes out after a durable commit, which takes
+  // longer than settle() on a loaded machine), for at most 5 s.
+  bool settle_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) settle();
+    return done();
+  }
+  bool last_accounting_is(std::uint32_t status_type) const {
+    const auto types = acct_.status_types();
+    return !types.empty() && types.back() == status_type;
+  }
   slowpath::Admission admit() {
     const auto m = discover();
     return manager_->admit(slowpath::AdmissionRequest{m, kKey, "residential-ipv4"});
@@ -517,7 +528,7 @@ TEST_F(SessionManagerTest, DisconnectAndCoaRequests) {
   ASSERT_TRUE(dm.add(attr::kAcctSessionId, id));
   EXPECT_TRUE(manager_->handle_dae(dm).ack);
   EXPECT_EQ(ended_leases_, std::vector<Ipv4>{ip("10.0.1.50")}) << "the lease (and its cache entry) ends";
-  settle();
+  ASSERT_TRUE(settle_until([&] { return last_accounting_is(kStop); }));
   EXPECT_EQ(integer(acct_.seen.back(), attr::kAcctTerminateCause), 6u) << "Admin-Reset";
   EXPECT_FALSE(manager_->find(id));
   const auto st = manager_->stats();

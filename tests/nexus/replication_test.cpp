@@ -199,6 +199,7 @@ TEST(Replication, SignalsToReplicationThreadsDoNotBreakLinks) {
            c.reps[0]->status().initial_sync_done && c.reps[1]->status().initial_sync_done;
   }));
   ASSERT_TRUE(c.models[0]->create_pool(pool("p", "10.0.0.0/16", {"r0", "r1"})).ok());
+  ASSERT_TRUE(wait_until([&] { return c.models[1]->pool("p").has_value(); }, 5s));
   const auto accepted_before =
       c.reps[0]->status().stats.connections_accepted + c.reps[1]->status().stats.connections_accepted;
 
