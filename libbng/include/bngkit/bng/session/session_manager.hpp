@@ -97,6 +97,16 @@ struct DaeAnswer {
   std::string reason;
 };
 
+/// What start() found on disk and did with it (the daemon logs it: after a crash the
+/// operator learns what was carried over and what accounting was still owed).
+struct RestoreSummary {
+  std::size_t restored_active = 0;     ///< active sessions carried over: no new Start
+  std::size_t ended_while_down = 0;    ///< stored active sessions whose lease was gone: Stop (Lost-Carrier)
+  std::size_t started = 0;             ///< bound leases without an active session: authorised or started now
+  std::size_t accounting_resumed = 0;  ///< accounting records queued before the restart, sent again
+  bool accounting_on = false;          ///< nothing carried over: Accounting-On queued
+};
+
 class BNGKIT_BNG_EXPORT SessionManager {
  public:
   /// Opens the session store. Nothing is sent until start().
@@ -109,8 +119,8 @@ class BNGKIT_BNG_EXPORT SessionManager {
   /// Restores stored sessions against the leases that are bound now (a session whose lease
   /// is gone is stopped in accounting), re-applies their rates, sends Accounting-On when no
   /// session was restored (a NAS that starts afresh), resends queued accounting, and starts
-  /// the timers.
-  [[nodiscard]] Result<void> start(const std::vector<lease::Lease>& bound_leases);
+  /// the timers. Says what it restored.
+  [[nodiscard]] Result<RestoreSummary> start(const std::vector<lease::Lease>& bound_leases);
   /// Stops timers; sends Accounting-Off when no session is active (sessions that stay
   /// active across a restart are not ended by a restart).
   void stop();
