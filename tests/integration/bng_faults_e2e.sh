@@ -191,6 +191,7 @@ enabled = false"
   check "active sessions ($active) match the bound leases ($bound), at least the $acked ACKed" \
     bash -c "[ '$active' = '$bound' ] && [ '$active' -ge '$acked' ]"
   check "ready, RADIUS included" quiet lab_api /health/ready
+  check "no session store write failed" [ "$(lab_metric 'bng_session_errors_total{kind="store"}')" = 0 ]
   ;;
 link_flap)
   lab_config "$LAB_DIR/bng.toml"
