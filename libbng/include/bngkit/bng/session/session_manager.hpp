@@ -7,6 +7,9 @@
 //     server-given interval, Stop with the Acct-Terminate-Cause of how it ended, with octet
 //     and packet counters read from the kernel (TrafficControl). Records go through a
 //     durable, bounded queue: a server that is down delays them, a restart does not lose them.
+//     Delivery is at least once: a record leaves the queue when its acknowledgement is on
+//     disk, so one the server logged just before a crash is sent again after the restart
+//     (the same record, Acct-Delay-Time set); a restored session gets no new Start.
 //   - Control: idle and absolute timeouts, operator disconnect, RFC 5176 Disconnect and CoA.
 //   - Persistence: authorised and active sessions are on disk and restored at start.
 // Runs on one Asio io_context; call every member on its thread.
