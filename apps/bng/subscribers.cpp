@@ -165,7 +165,16 @@ Result<void> Subscribers::start() {
   if (traffic_) {
     if (auto r = traffic_->attach(); !r) return Error{r.error().code, "subscriber traffic program: " + r.error().message()};
   }
-  return sessions_->start(gateway_.leases());
+  auto restored = sessions_->start(gateway_.leases());
+  if (!restored) return restored.error();
+  // After a crash this is how the operator learns what was carried over and what
+  // accounting the daemon still owed (and now sends) from before it died.
+  const auto& r = *restored;
+  spdlog::info("sessions restored: {} active (no new Start), {} ended while down (Stop sent), {} bound leases "
+               "without an active session started; accounting queue resumed with {} records{}",
+               r.restored_active, r.ended_while_down, r.started, r.accounting_resumed,
+               r.accounting_on ? ", Accounting-On sent (nothing carried over)" : "");
+  return ok();
 }
 
 void Subscribers::stop(boost::asio::io_context& io, std::chrono::milliseconds grace) {

@@ -95,6 +95,24 @@ TOML
   chmod 0640 "$file"  # it may hold secrets inline: bng refuses a world-readable one
 }
 
+# lab_radius_toml AUTH_PORT ACCT_PORT: a [radius] section (authorisation and accounting on)
+# for a FreeRADIUS on 127.0.0.1 in the BNG namespace with tests/integration/lib/freeradius.sh's
+# default client secret; NAS-Identifier is $LAB. Pass it to lab_config as the extra TOML.
+lab_radius_toml() {
+  cat <<TOML
+[radius]
+timeout = "3s"
+retries = 1
+dead_time = "5s"
+nas_identifier = "$LAB"
+[[radius.servers]]
+host = "127.0.0.1"
+port = $1
+accounting_port = $2
+secret = "testing123"
+TOML
+}
+
 # lab_start_bng BNG_BINARY CONFIG: starts the daemon in the BNG namespace, waits for ready.
 lab_start_bng() {
   local bng=$1 config=$2

@@ -275,7 +275,9 @@ class SessionManagerTest : public ::testing::Test {
     };
     hooks.admission_decided = [this](const pool::SubscriberKey& k) { decided_.push_back(k); };
     manager_ = SessionManager::create(io_, options_, hooks).value();
-    ASSERT_TRUE(manager_->start(bound));
+    auto restored = manager_->start(bound);
+    ASSERT_TRUE(restored);
+    restored_ = *restored;
     settle();
   }
   // Runs what is queued on the io_context (posted sends, one tick of the timer).
@@ -294,6 +296,7 @@ class SessionManagerTest : public ::testing::Test {
     const auto types = acct_.status_types();
     return !types.empty() && types.back() == status_type;
   }
+  RestoreSummary restored_;  // what the last make()'s start() reported
   slowpath::Admission admit() {
     const auto m = discover();
     return manager_->admit(slowpath::AdmissionRequest{m, kKey, "residential-ipv4"});
@@ -448,6 +451,45 @@ TEST_F(SessionManagerTest, AccountingWaitsOutAServerOutageAndARestart) {
   EXPECT_EQ(manager_->stats().active, 1u);
   EXPECT_EQ(traffic_.rates.count(ip("10.0.1.50")), 1u) << "the rate is applied again";
   EXPECT_EQ(auth_.seen.size(), 1u) << "no new authorisation for a restored session";
+  EXPECT_EQ(restored_.restored_active, 1u);
+  EXPECT_EQ(restored_.accounting_resumed, 2u);
+  EXPECT_EQ(restored_.started, 0u);
+  EXPECT_EQ(restored_.ended_while_down, 0u);
+  EXPECT_FALSE(restored_.accounting_on);
+}
+
+// SIGKILL after the server logged a Start but before its acknowledgement was on disk: the
+// restart sends that record again (at-least-once: the same Acct-Session-Id and
+// Event-Timestamp, marked by Acct-Delay-Time), and makes no new Start for the session.
+TEST_F(SessionManagerTest, AStartInFlightAtACrashIsSentAgainAsTheSameRecordNotANewStart) {
+  make();
+  acct_.answer_all(Code::kAccountingResponse);  // Accounting-On
+  settle();
+  activate();
+  ASSERT_EQ(acct_.status_types().back(), kStart);
+  const Packet first = acct_.seen.back();
+  manager_.reset();  // dies with the Start unacknowledged
+  acct_.waiting.clear();
+  acct_.seen.clear();
+  now_ += 7s;
+  make({bound_lease(ip("10.0.1.50"))});
+  ASSERT_EQ(acct_.status_types(), std::vector<std::uint32_t>{kStart}) << "the one record, no Accounting-On";
+  const Packet& again = acct_.seen.front();
+  EXPECT_EQ(again.find(attr::kAcctSessionId)->text(), first.find(attr::kAcctSessionId)->text());
+  EXPECT_EQ(integer(again, attr::kEventTimestamp), integer(first, attr::kEventTimestamp));
+  EXPECT_EQ(integer(again, attr::kAcctDelayTime), 7u);
+  EXPECT_EQ(restored_.restored_active, 1u);
+  EXPECT_EQ(restored_.accounting_resumed, 1u);
+  EXPECT_EQ(restored_.started, 0u);
+  acct_.answer_all(Code::kAccountingResponse);
+  settle();
+  EXPECT_EQ(manager_->stats().accounting_queued, 0u);
+  // Acknowledged now: a further restart sends nothing.
+  manager_.reset();
+  acct_.seen.clear();
+  make({bound_lease(ip("10.0.1.50"))});
+  EXPECT_TRUE(acct_.seen.empty());
+  EXPECT_EQ(restored_.accounting_resumed, 0u);
 }
 
 TEST_F(SessionManagerTest, ASessionWhoseLeaseEndedWhileDownIsStopped) {
@@ -457,6 +499,9 @@ TEST_F(SessionManagerTest, ASessionWhoseLeaseEndedWhileDownIsStopped) {
   manager_.reset();
   acct_.seen.clear();
   make({});  // the lease is gone
+  EXPECT_EQ(restored_.ended_while_down, 1u);
+  EXPECT_EQ(restored_.restored_active, 0u);
+  EXPECT_TRUE(restored_.accounting_on) << "nothing carried over";
   const auto types = acct_.status_types();
   ASSERT_FALSE(types.empty());
   EXPECT_EQ(types.front(), kStop);
@@ -573,6 +618,8 @@ TEST_F(SessionManagerTest, ALeaseBoundJustBeforeACrashGetsItsSessionStartedAtThe
   EXPECT_EQ(manager_->sessions().front().address, ip("10.0.1.50"));
   EXPECT_EQ(acct_.status_types().back(), kStart);
   EXPECT_EQ(auth_.seen.size(), 1u) << "no second authorisation";
+  EXPECT_EQ(restored_.started, 1u) << "a bound lease without an active session";
+  EXPECT_EQ(restored_.restored_active, 0u);
 }
 
 TEST_F(SessionManagerTest, AFloodOfUnknownSubscribersIsBounded) {

@@ -44,15 +44,6 @@ fail() {
 }
 # shellcheck source=lib/checks.sh
 source "$here/lib/checks.sh"
-# detail_has PATTERN...: the accounting detail file has a record matching every PATTERN.
-detail_has() {
-  local file
-  file=$(fr_detail_file "$fr_dir")
-  [[ -f $file ]] || return 1
-  awk -v RS='' -v n=$# 'BEGIN { for (i = 1; i <= n; i++) want[i] = ARGV[i]; ARGC = 1 }
-    { ok = 1; for (i = 1; i <= n; i++) if ($0 !~ want[i]) ok = 0; if (ok) found = 1 }
-    END { exit !found }' "$@" <"$file"
-}
 session_field() {  # session_field EXPR: of the first active session in the API
   lab_api "/api/v1/sessions?state=active" | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin)['sessions']; print(eval(sys.argv[1]) if s else '')" "$1"
 }
@@ -79,17 +70,7 @@ DEFAULT Auth-Type := Reject
 USERS
 fr_start "$fr_dir" "$auth_port" "$acct_port" "$LAB_SRV" || fail "FreeRADIUS did not start"
 
-lab_config "$LAB_DIR/bng.toml" "
-[radius]
-timeout = \"3s\"
-retries = 1
-dead_time = \"5s\"
-nas_identifier = \"$LAB\"
-[[radius.servers]]
-host = \"127.0.0.1\"
-port = $auth_port
-accounting_port = $acct_port
-secret = \"testing123\"
+lab_config "$LAB_DIR/bng.toml" "$(lab_radius_toml "$auth_port" "$acct_port")
 [radius.dae]
 bind = \"127.0.0.1\"
 port = $dae_port
@@ -99,7 +80,7 @@ secret = \"coasecret\"
 "
 lab_start_bng "$bng" "$LAB_DIR/bng.toml" || fail "bng did not start"
 
-check "Accounting-On recorded by FreeRADIUS" wait_for 5 detail_has "Acct-Status-Type = Accounting-On" "NAS-Identifier = \"$LAB\""
+check "Accounting-On recorded by FreeRADIUS" wait_for 5 fr_detail_has "$fr_dir" "Acct-Status-Type = Accounting-On" "NAS-Identifier = \"$LAB\""
 
 ip1=$(lab_udhcpc)
 check "the authorised subscriber gets its Framed-IP-Address ($ip1)" [ "$ip1" = "10.0.1.150" ]
@@ -107,7 +88,7 @@ check "one active session in the API" [ "$(session_field "s[0]['state']")" = "ac
 session_id=$(session_field "s[0]['id']")
 check "the session carries the RADIUS rate" [ "$(session_field "s[0]['rate']['down_bps']")" = "2000000" ]
 check "the rate is in the kernel" ge "$(lab_metric bng_subscriber_traffic_entries)" 1
-check "Accounting Start with Class and the session id" wait_for 5 detail_has "Acct-Status-Type = Start" \
+check "Accounting Start with Class and the session id" wait_for 5 fr_detail_has "$fr_dir" "Acct-Status-Type = Start" \
   "Acct-Session-Id = \"$session_id\"" "Framed-IP-Address = 10.0.1.150" "Class = 0x706c616e3d676f6c64"
 
 # Traffic the kernel counts: 20 pings of 100 octets up (and their replies down).
@@ -129,7 +110,7 @@ out=$(radclient_to "$dae_port" disconnect coasecret "Acct-Session-Id = \"$sessio
 check "Disconnect-Request answered with Disconnect-ACK" grep -q "Disconnect-ACK" <<<"$out"
 check "the session is gone" [ "$(lab_api /api/v1/sessions | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" = 0 ]
 check "the lease is gone" [ "$(lab_metric 'bng_dhcp_leases{state="bound"}')" = 0 ]
-check "Accounting Stop with Admin-Reset and the kernel's packet counts" wait_for 5 detail_has \
+check "Accounting Stop with Admin-Reset and the kernel's packet counts" wait_for 5 fr_detail_has "$fr_dir" \
   "Acct-Status-Type = Stop" "Acct-Session-Id = \"$session_id\"" "Acct-Terminate-Cause = Admin-Reset" \
   "Acct-Input-Packets = ([2-9][0-9]|[1-9][0-9][0-9]+)"
 
@@ -158,7 +139,8 @@ check "the session survives a restart" [ "$(session_field "s[0]['id']")" = "$ses
 sleep 1
 records() { grep -c "$1" "$(fr_detail_file "$fr_dir")" || true; }
 check "no second Accounting-On after a restart with sessions" [ "$(records 'Acct-Status-Type = Accounting-On')" = 1 ]
-check "no second Start for the restored session" [ "$(grep -A3 -B12 "Acct-Session-Id = \"$session_id\"" "$(fr_detail_file "$fr_dir")" | grep -c 'Acct-Status-Type = Start')" = 1 ]
+check "no second Start for the restored session" \
+  [ "$(fr_detail_fields "$fr_dir" Acct-Status-Type Acct-Session-Id | grep -cx "Start	$session_id")" = 1 ]
 
 fr_stop "$fr_dir"
 lab_api "/api/v1/sessions/$session_id" -X DELETE >/dev/null || fail "DELETE /api/v1/sessions/$session_id"
@@ -167,6 +149,6 @@ check "the Stop waits in the queue while the server is down" wait_for 10 \
 check "the accounting server is reported down" wait_for 10 \
   bash -c "ip netns exec $LAB_SRV curl -sf http://127.0.0.1:9090/metrics | grep -q 'bng_radius_server_up{server=\"127.0.0.1:$acct_port\",service=\"acct\"} 0'"
 fr_start "$fr_dir" "$auth_port" "$acct_port" "$LAB_SRV" || fail "FreeRADIUS did not restart"
-check "the queued Stop reaches FreeRADIUS once it is back" wait_for 30 detail_has \
+check "the queued Stop reaches FreeRADIUS once it is back" wait_for 30 fr_detail_has "$fr_dir" \
   "Acct-Status-Type = Stop" "Acct-Session-Id = \"$session_id\"" "Acct-Delay-Time = [1-9]"
 echo "PASS [radius]"

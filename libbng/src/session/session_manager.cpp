@@ -408,13 +408,15 @@ Result<std::unique_ptr<SessionManager>> SessionManager::create(asio::io_context&
   return std::unique_ptr<SessionManager>(new SessionManager(std::move(impl)));
 }
 
-Result<void> SessionManager::start(const std::vector<lease::Lease>& bound_leases) {
+Result<RestoreSummary> SessionManager::start(const std::vector<lease::Lease>& bound_leases) {
   auto& d = *impl_;
   const auto now = d.wall_now();
   auto stored = d.store.load();
   if (!stored) return stored.error();
   auto queued = d.store.queued();
   if (!queued) return queued.error();
+  RestoreSummary summary;
+  summary.accounting_resumed = queued->size();
   for (auto& r : *queued) d.queue.push_back({std::move(r), false, {}});
   d.running = true;
 
@@ -422,7 +424,6 @@ Result<void> SessionManager::start(const std::vector<lease::Lease>& bound_leases
   for (const auto& l : bound_leases) {
     if (l.state == lease::LeaseState::bound) bound[l.subscriber] = &l;
   }
-  std::size_t restored_active = 0;
   for (auto& s : *stored) {
     const auto lease = bound.find(s.subscriber);
     const bool still_bound = lease != bound.end() && s.address && lease->second->address == *s.address;
@@ -431,26 +432,32 @@ Result<void> SessionManager::start(const std::vector<lease::Lease>& bound_leases
     if (!still_bound) {
       // Its lease ended while the daemon was down.
       d.end_session(added.id, AcctTerminateCause::kLostCarrier, now);
+      ++summary.ended_while_down;
       continue;
     }
-    ++restored_active;
+    ++summary.restored_active;
     if (d.hooks.traffic) {
       if (auto r = d.hooks.traffic->apply(*added.address, added.authorization.rate); !r) ++d.stats.traffic_errors;
     }
   }
   // A NAS with nothing carried over starts afresh: the servers may close what they still
   // think is open for it (RFC 2866 Accounting-On).
-  if (restored_active == 0 && d.options.accounting) {
+  if (summary.restored_active == 0 && d.options.accounting) {
     if (auto on = accounting_on_off(true, d.options.aaa)) {
       d.enqueue(static_cast<std::uint32_t>(AcctStatusType::kAccountingOn), now, *on);
+      summary.accounting_on = true;
     }
   }
   // Bound leases whose session is not active (sessions just enabled, or the session's last
   // write was lost in a crash): authorise or start them now. Active ones are left alone.
-  for (const auto& [key, l] : bound) lease_bound(*l);
+  for (const auto& [key, l] : bound) {
+    const auto it = d.by_subscriber.find(key);
+    if (it == d.by_subscriber.end() || d.sessions.at(it->second).state != State::active) ++summary.started;
+    lease_bound(*l);
+  }
   d.pump();
   d.schedule();
-  return ok();
+  return summary;
 }
 
 void SessionManager::stop() {

@@ -17,6 +17,10 @@
 #       Waits until the server says it is ready; its PID is in <dir>/radiusd.pid.
 #   fr_stop <dir>                       stops the server started in <dir> (SIGTERM, then SIGKILL)
 #   fr_detail_file <dir> [<client_ip>]  path of today's accounting detail file for that client
+#   fr_detail_has <dir> PATTERN...      true when one record of that file (client 127.0.0.1)
+#                                       matches every PATTERN (awk regular expressions)
+#   fr_detail_fields <dir> ATTR...      one line per record of that file: the values of the
+#                                       ATTRs, tab-separated, quotes dropped, "-" when absent
 #   fr_log <dir>                        path of the server's log
 #
 # The stock security settings stay, among them reject_delay = 1: every Access-Reject arrives
@@ -47,6 +51,36 @@ fr_log() { echo "$1/log/radius.log"; }
 fr_detail_file() {
   local dir=$1 client=${2:-127.0.0.1}
   echo "$dir/log/radacct/$client/detail-$(date -u +%Y%m%d)"
+}
+
+fr_detail_has() {
+  local file
+  file=$(fr_detail_file "$1")
+  shift
+  [[ -f $file ]] || return 1
+  awk -v RS='' -v n=$# 'BEGIN { for (i = 1; i <= n; i++) want[i] = ARGV[i]; ARGC = 1 }
+    { ok = 1; for (i = 1; i <= n; i++) if ($0 !~ want[i]) ok = 0; if (ok) found = 1 }
+    END { exit !found }' "$@" <"$file"
+}
+
+# Records are separated by a blank line; the first line of each is its timestamp, then one
+# "<tab>Attribute = value" line per attribute.
+fr_detail_fields() {
+  local file
+  file=$(fr_detail_file "$1")
+  shift
+  [[ -f $file ]] || return 0
+  awk -v RS='' -v FS='\n' -v names="$*" 'BEGIN { n = split(names, want, " ") }
+    { split("", v)
+      for (i = 2; i <= NF; i++) {
+        line = $i; sub(/^[ \t]+/, "", line)
+        eq = index(line, " = "); if (!eq) continue
+        val = substr(line, eq + 3); gsub(/^"|"$/, "", val)
+        v[substr(line, 1, eq - 1)] = val
+      }
+      out = ""
+      for (i = 1; i <= n; i++) out = out (i > 1 ? "\t" : "") ((want[i] in v) ? v[want[i]] : "-")
+      print out }' "$file"
 }
 
 # Writes <dir>/raddb from the stock configuration.

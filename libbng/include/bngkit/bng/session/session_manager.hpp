@@ -7,6 +7,9 @@
 //     server-given interval, Stop with the Acct-Terminate-Cause of how it ended, with octet
 //     and packet counters read from the kernel (TrafficControl). Records go through a
 //     durable, bounded queue: a server that is down delays them, a restart does not lose them.
+//     Delivery is at least once: a record leaves the queue when its acknowledgement is on
+//     disk, so one the server logged just before a crash is sent again after the restart
+//     (the same record, Acct-Delay-Time set); a restored session gets no new Start.
 //   - Control: idle and absolute timeouts, operator disconnect, RFC 5176 Disconnect and CoA.
 //   - Persistence: authorised and active sessions are on disk and restored at start.
 // Runs on one Asio io_context; call every member on its thread.
@@ -97,6 +100,16 @@ struct DaeAnswer {
   std::string reason;
 };
 
+/// What start() found on disk and did with it (the daemon logs it: after a crash the
+/// operator learns what was carried over and what accounting was still owed).
+struct RestoreSummary {
+  std::size_t restored_active = 0;     ///< active sessions carried over: no new Start
+  std::size_t ended_while_down = 0;    ///< stored active sessions whose lease was gone: Stop (Lost-Carrier)
+  std::size_t started = 0;             ///< bound leases without an active session: authorised or started now
+  std::size_t accounting_resumed = 0;  ///< accounting records queued before the restart, sent again
+  bool accounting_on = false;          ///< nothing carried over: Accounting-On queued
+};
+
 class BNGKIT_BNG_EXPORT SessionManager {
  public:
   /// Opens the session store. Nothing is sent until start().
@@ -109,8 +122,8 @@ class BNGKIT_BNG_EXPORT SessionManager {
   /// Restores stored sessions against the leases that are bound now (a session whose lease
   /// is gone is stopped in accounting), re-applies their rates, sends Accounting-On when no
   /// session was restored (a NAS that starts afresh), resends queued accounting, and starts
-  /// the timers.
-  [[nodiscard]] Result<void> start(const std::vector<lease::Lease>& bound_leases);
+  /// the timers. Says what it restored.
+  [[nodiscard]] Result<RestoreSummary> start(const std::vector<lease::Lease>& bound_leases);
   /// Stops timers; sends Accounting-Off when no session is active (sessions that stay
   /// active across a restart are not ended by a restart).
   void stop();
