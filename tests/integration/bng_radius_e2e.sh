@@ -118,7 +118,7 @@ check "Accounting Stop with Admin-Reset and the kernel's packet counts" wait_for
 ip_rel=$(lab_udhcpc_release TERM)
 check "the subscriber is back and releases ${ip_rel:-nothing} on leaving" \
   grep -q "unicasting a release of ${ip_rel:-none} to 10.0.1.1" "$LAB_DIR/udhcpc.log"
-check "Accounting Stop with User-Request for the released address" wait_for 5 detail_has \
+check "Accounting Stop with User-Request for the released address" wait_for 5 fr_detail_has "$fr_dir" \
   "Acct-Status-Type = Stop" "Acct-Terminate-Cause = User-Request" "Framed-IP-Address = $ip_rel"
 check "the session is gone" [ "$(lab_api /api/v1/sessions | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" = 0 ]
 
