@@ -98,7 +98,7 @@ void BM_DumpBatch_Raw(benchmark::State& state) {
     bool first = true;
     while (true) {
       std::uint32_t count = chunk;
-      auto opts = ek::libbpf_opts<bpf_map_batch_opts>();
+      ek::LibbpfOpts<bpf_map_batch_opts> opts;
       int rc = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out, keys.data() + total,
                                     values.data() + total, &count, &opts);
       total += count;
@@ -143,7 +143,7 @@ void BM_UpdateBatch_Raw(benchmark::State& state) {
   for (std::uint32_t i = 0; i < kEntries; ++i) keys[i] = values[i] = i;
   for (auto _ : state) {
     std::uint32_t count = kEntries;
-    auto opts = ek::libbpf_opts<bpf_map_batch_opts>();
+    ek::LibbpfOpts<bpf_map_batch_opts> opts;
     benchmark::DoNotOptimize(bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts));
   }
   state.SetItemsProcessed(state.iterations() * kEntries);

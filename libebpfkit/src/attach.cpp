@@ -83,7 +83,7 @@ std::string_view to_string(XdpMode mode) noexcept {
 }
 
 Result<XdpQuery> xdp_query(unsigned ifindex) {
-  auto q = libbpf_opts<bpf_xdp_query_opts>();
+  LibbpfOpts<bpf_xdp_query_opts> q;
   int rc = bpf_xdp_query(static_cast<int>(ifindex), 0, &q);
   if (rc != 0) return detail::bpf_error(rc, "querying XDP on {}", ifname_of(ifindex));
   return XdpQuery{q.drv_prog_id, q.skb_prog_id, q.hw_prog_id};
@@ -98,7 +98,7 @@ Result<bool> xdp_detach_id(unsigned ifindex, std::uint32_t prog_id) {
     if (pfd < 0) return detail::bpf_error(pfd, "opening the attached XDP program id {}", prog_id);
     UniqueFd prog(pfd);
     // REPLACE with old_prog_fd: only removes it if it is still the attached one.
-    auto ao = libbpf_opts<bpf_xdp_attach_opts>();
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
     ao.old_prog_fd = prog.get();
     int rc = bpf_xdp_detach(static_cast<int>(ifindex), mode_flag(m) | XDP_FLAGS_REPLACE, &ao);
     if (rc != 0) {
@@ -159,7 +159,7 @@ Result<XdpAttachment> XdpAttachment::attach(unsigned ifindex, ProgramRef prog,
         return detail::bpf_error(pfd, "opening the attached XDP program id {}", existing);
       prev.reset(pfd);
     }
-    auto ao = libbpf_opts<bpf_xdp_attach_opts>();
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
     ao.old_prog_fd = prev ? prev.get() : 0;
     std::uint32_t flags = mode_flag(m) | (prev ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST);
     int rc = bpf_xdp_attach(static_cast<int>(ifindex), own->first.get(), flags, &ao);
@@ -230,7 +230,7 @@ Result<void> XdpAttachment::detach() {
   if (!mine) {
     result = mine.error();
   } else if (*mine) {
-    auto ao = libbpf_opts<bpf_xdp_attach_opts>();
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
     ao.old_prog_fd = prog_.get();
     std::uint32_t flags = mode_flag(mode_) | XDP_FLAGS_REPLACE;
     int rc = prev_ ? bpf_xdp_attach(static_cast<int>(ifindex_), prev_.get(), flags, &ao)
@@ -287,7 +287,7 @@ bool clsact_release(int netns, unsigned ifindex, bool keep) {
 }
 
 void destroy_clsact(unsigned ifindex) {
-  auto hook = libbpf_opts<bpf_tc_hook>();
+  LibbpfOpts<bpf_tc_hook> hook;
   hook.ifindex = static_cast<int>(ifindex);
   hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
   (void)bpf_tc_hook_destroy(&hook);
@@ -297,10 +297,10 @@ void destroy_clsact(unsigned ifindex) {
 
 Result<std::uint32_t> tc_query(unsigned ifindex, TcDirection direction, std::uint32_t priority,
                                std::uint32_t handle) {
-  auto hook = libbpf_opts<bpf_tc_hook>();
+  LibbpfOpts<bpf_tc_hook> hook;
   hook.ifindex = static_cast<int>(ifindex);
   hook.attach_point = attach_point(direction);
-  auto q = libbpf_opts<bpf_tc_opts>();
+  LibbpfOpts<bpf_tc_opts> q;
   q.handle = handle;
   q.priority = priority;
   int rc = bpf_tc_query(&hook, &q);
@@ -328,7 +328,7 @@ Result<TcAttachment> TcAttachment::attach(unsigned ifindex, ProgramRef prog,
                       "TC attach: replace needs an explicit priority and handle");
   }
   UniqueFd netns = detail::current_netns();
-  auto hook = libbpf_opts<bpf_tc_hook>();
+  LibbpfOpts<bpf_tc_hook> hook;
   hook.ifindex = static_cast<int>(ifindex);
   hook.attach_point = attach_point(opts.direction);
   bool created = false;
@@ -346,7 +346,7 @@ Result<TcAttachment> TcAttachment::attach(unsigned ifindex, ProgramRef prog,
     use.created = use.created || created;
   }
   const std::uint32_t tc_flags = opts.replace ? static_cast<std::uint32_t>(BPF_TC_F_REPLACE) : 0U;
-  auto to = libbpf_opts<bpf_tc_opts>();
+  LibbpfOpts<bpf_tc_opts> to;
   to.prog_fd = own->first.get();
   to.flags = tc_flags;
   to.handle = opts.handle;
@@ -416,10 +416,10 @@ Result<void> TcAttachment::detach() {
   if (!mine) {
     result = mine.error();
   } else if (*mine) {
-    auto hook = libbpf_opts<bpf_tc_hook>();
+    LibbpfOpts<bpf_tc_hook> hook;
     hook.ifindex = static_cast<int>(ifindex_);
     hook.attach_point = attach_point(direction_);
-    auto d = libbpf_opts<bpf_tc_opts>();
+    LibbpfOpts<bpf_tc_opts> d;
     d.handle = handle_;
     d.priority = priority_;
     int rc = bpf_tc_detach(&hook, &d);

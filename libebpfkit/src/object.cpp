@@ -77,7 +77,7 @@ Result<Object> Object::open_file(const std::string& path, const ObjectOptions& o
   if (auto dot = base.find('.'); dot != std::string::npos) base.resize(dot);
   auto name = object_name_and_check(opts, base);
   if (!name) return name.error();
-  auto oo = libbpf_opts<bpf_object_open_opts>();
+  LibbpfOpts<bpf_object_open_opts> oo;
   oo.object_name = name->c_str();
   oo.pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str();
   ::bpf_object* obj = bpf_object__open_file(path.c_str(), &oo);
@@ -94,7 +94,7 @@ Result<Object> Object::open_memory(std::string_view name, std::span<const std::b
                       fmt::format("BPF object '{}': empty ELF image", *obj_name));
   }
   std::vector<std::byte> image(elf.begin(), elf.end());
-  auto oo = libbpf_opts<bpf_object_open_opts>();
+  LibbpfOpts<bpf_object_open_opts> oo;
   oo.object_name = obj_name->c_str();
   oo.pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str();
   ::bpf_object* obj = bpf_object__open_mem(image.data(), image.size(), &oo);

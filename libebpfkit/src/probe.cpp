@@ -78,7 +78,7 @@ Result<bool> probe_helper(bpf_prog_type type, bpf_func_id helper) {
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   };
   char log[4096] = {};
-  auto lo = libbpf_opts<bpf_prog_load_opts>();
+  LibbpfOpts<bpf_prog_load_opts> lo;
   lo.log_level = 1;
   lo.log_size = sizeof(log);
   lo.log_buf = log;

@@ -12,7 +12,7 @@ Result<TestRunResult> test_run(ProgramRef prog, const TestRunInput& in) {
   TestRunResult out;
   out.data.resize(in.data_out_capacity.value_or(in.data.size() + 4096));
   out.ctx.resize(in.ctx_out_capacity);
-  auto opts = libbpf_opts<bpf_test_run_opts>();
+  LibbpfOpts<bpf_test_run_opts> opts;
   opts.data_in = in.data.data();
   opts.data_size_in = static_cast<std::uint32_t>(in.data.size());
   opts.data_out = out.data.empty() ? nullptr : out.data.data();

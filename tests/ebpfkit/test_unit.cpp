@@ -233,11 +233,11 @@ TEST(TestRun, BadFdIsAnError) {
 template <typename Opts>
 void expect_libbpf_opts_layout(const char* type) {
   SCOPED_TRACE(type);
-  // Built straight into storage full of 0xa5 (the returned prvalue initialises it in place),
-  // so a byte the helper does not zero shows up.
+  // Built in storage full of 0xa5, so a byte the constructor does not zero shows up.
   alignas(Opts) std::array<unsigned char, sizeof(Opts)> bytes;
   bytes.fill(0xa5);
-  const Opts& opts = *::new (bytes.data()) Opts(ek::libbpf_opts<Opts>());
+  const Opts& opts = *::new (bytes.data()) ek::LibbpfOpts<Opts>;
+  EXPECT_EQ(static_cast<const void*>(&opts), static_cast<const void*>(bytes.data()));
   EXPECT_EQ(opts.sz, sizeof(Opts));
   for (std::size_t i = sizeof(opts.sz); i < bytes.size(); ++i) {
     EXPECT_EQ(bytes[i], 0) << "byte " << i << " of " << sizeof(Opts);
@@ -258,7 +258,7 @@ TEST(LibbpfOpts, SizeSetAndEveryOtherByteZero) {
 TEST(LibbpfOpts, LibbpfAcceptsThemWithFieldsSetByName) {
   // bpf_object__open_mem validates its opts (sz, zero bytes past the known fields) without
   // needing privileges.
-  auto oo = ek::libbpf_opts<bpf_object_open_opts>();
+  ek::LibbpfOpts<bpf_object_open_opts> oo;
   oo.object_name = "opts_test";
   const auto elf = ektest::test_object_elf();
   ::bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oo);
