@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
@@ -97,7 +98,7 @@ void BM_DumpBatch_Raw(benchmark::State& state) {
     bool first = true;
     while (true) {
       std::uint32_t count = chunk;
-      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      ek::LibbpfOpts<bpf_map_batch_opts> opts;
       int rc = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out, keys.data() + total,
                                     values.data() + total, &count, &opts);
       total += count;
@@ -142,7 +143,7 @@ void BM_UpdateBatch_Raw(benchmark::State& state) {
   for (std::uint32_t i = 0; i < kEntries; ++i) keys[i] = values[i] = i;
   for (auto _ : state) {
     std::uint32_t count = kEntries;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    ek::LibbpfOpts<bpf_map_batch_opts> opts;
     benchmark::DoNotOptimize(bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts));
   }
   state.SetItemsProcessed(state.iterations() * kEntries);

@@ -26,8 +26,9 @@ ctest --test-dir "$build" --output-on-failure --timeout 600 -j "$jobs" -LE privi
 ctest --test-dir "$build" --output-on-failure --timeout 600 -L privileged --repeat until-pass:2
 
 # One clang build with ASan+UBSan in every target (BNGKIT_FUZZ implies BNGKIT_SANITIZE=address,undefined)
-# holds the libFuzzer targets and a sanitized copy of the unprivileged unit tests.
-cmake -S "$root" -B "$build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# holds the libFuzzer targets and a sanitized copy of the unprivileged unit tests; it also
+# keeps the code warning-free under clang, as the main build does under gcc.
+cmake -S "$root" -B "$build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNGKIT_WERROR=ON \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DBNGKIT_FUZZ=ON -DBNGKIT_FUZZ_SECONDS=10 \
   -DBNGKIT_BUILD_TESTS=ON -DBNGKIT_BUILD_BENCH=OFF -DBNGKIT_BUILD_APPS=ON -DBNGKIT_BUILD_EXAMPLES=OFF
 fuzzers=(dhcp_parse_fuzz dhcp_frame_fuzz radius_parse_fuzz config_parse_fuzz http_request_fuzz)

@@ -27,8 +27,7 @@ const char* type_label(std::optional<bng::dhcp::MessageType> t) {
 }  // namespace
 
 Metrics::Metrics(prometheus::Registry& r)
-    : registry_(r),
-      fast_requests_(BuildCounter().Name("bng_dhcp_fastpath_requests_total")
+    : fast_requests_(BuildCounter().Name("bng_dhcp_fastpath_requests_total")
                          .Help("DHCP requests seen by the XDP fast path").Register(r)),
       fast_replies_(BuildCounter().Name("bng_dhcp_fastpath_replies_total")
                         .Help("Replies built in the kernel (hits), by type").Register(r)),

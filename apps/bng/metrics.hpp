@@ -30,7 +30,6 @@ class Metrics {
   void update_bgp(const bng::bgp::AnnouncerStatus& status);
 
  private:
-  prometheus::Registry& registry_;
   prometheus::Family<prometheus::Counter>& fast_requests_;
   prometheus::Family<prometheus::Counter>& fast_replies_;
   prometheus::Family<prometheus::Counter>& fast_passed_;

@@ -6,6 +6,7 @@
 #include <net/if.h>
 
 #include <bngkit/ebpfkit/attach.hpp>
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -82,7 +83,7 @@ std::string_view to_string(XdpMode mode) noexcept {
 }
 
 Result<XdpQuery> xdp_query(unsigned ifindex) {
-  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  LibbpfOpts<bpf_xdp_query_opts> q;
   int rc = bpf_xdp_query(static_cast<int>(ifindex), 0, &q);
   if (rc != 0) return detail::bpf_error(rc, "querying XDP on {}", ifname_of(ifindex));
   return XdpQuery{q.drv_prog_id, q.skb_prog_id, q.hw_prog_id};
@@ -97,7 +98,8 @@ Result<bool> xdp_detach_id(unsigned ifindex, std::uint32_t prog_id) {
     if (pfd < 0) return detail::bpf_error(pfd, "opening the attached XDP program id {}", prog_id);
     UniqueFd prog(pfd);
     // REPLACE with old_prog_fd: only removes it if it is still the attached one.
-    LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = prog.get());
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
+    ao.old_prog_fd = prog.get();
     int rc = bpf_xdp_detach(static_cast<int>(ifindex), mode_flag(m) | XDP_FLAGS_REPLACE, &ao);
     if (rc != 0) {
       return detail::bpf_error(rc, "detaching XDP program id {} from {}", prog_id,
@@ -157,7 +159,8 @@ Result<XdpAttachment> XdpAttachment::attach(unsigned ifindex, ProgramRef prog,
         return detail::bpf_error(pfd, "opening the attached XDP program id {}", existing);
       prev.reset(pfd);
     }
-    LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = prev ? prev.get() : 0);
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
+    ao.old_prog_fd = prev ? prev.get() : 0;
     std::uint32_t flags = mode_flag(m) | (prev ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST);
     int rc = bpf_xdp_attach(static_cast<int>(ifindex), own->first.get(), flags, &ao);
     if (rc == 0) {
@@ -227,7 +230,8 @@ Result<void> XdpAttachment::detach() {
   if (!mine) {
     result = mine.error();
   } else if (*mine) {
-    LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = prog_.get());
+    LibbpfOpts<bpf_xdp_attach_opts> ao;
+    ao.old_prog_fd = prog_.get();
     std::uint32_t flags = mode_flag(mode_) | XDP_FLAGS_REPLACE;
     int rc = prev_ ? bpf_xdp_attach(static_cast<int>(ifindex_), prev_.get(), flags, &ao)
                    : bpf_xdp_detach(static_cast<int>(ifindex_), flags, &ao);
@@ -283,8 +287,9 @@ bool clsact_release(int netns, unsigned ifindex, bool keep) {
 }
 
 void destroy_clsact(unsigned ifindex) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-              .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+  LibbpfOpts<bpf_tc_hook> hook;
+  hook.ifindex = static_cast<int>(ifindex);
+  hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
   (void)bpf_tc_hook_destroy(&hook);
 }
 
@@ -292,9 +297,12 @@ void destroy_clsact(unsigned ifindex) {
 
 Result<std::uint32_t> tc_query(unsigned ifindex, TcDirection direction, std::uint32_t priority,
                                std::uint32_t handle) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-              .attach_point = attach_point(direction));
-  LIBBPF_OPTS(bpf_tc_opts, q, .handle = handle, .priority = priority);
+  LibbpfOpts<bpf_tc_hook> hook;
+  hook.ifindex = static_cast<int>(ifindex);
+  hook.attach_point = attach_point(direction);
+  LibbpfOpts<bpf_tc_opts> q;
+  q.handle = handle;
+  q.priority = priority;
   int rc = bpf_tc_query(&hook, &q);
   if (rc == -ENOENT || rc == -EINVAL) return 0U;  // no filter (EINVAL: no clsact qdisc)
   if (rc != 0) {
@@ -320,8 +328,9 @@ Result<TcAttachment> TcAttachment::attach(unsigned ifindex, ProgramRef prog,
                       "TC attach: replace needs an explicit priority and handle");
   }
   UniqueFd netns = detail::current_netns();
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-              .attach_point = attach_point(opts.direction));
+  LibbpfOpts<bpf_tc_hook> hook;
+  hook.ifindex = static_cast<int>(ifindex);
+  hook.attach_point = attach_point(opts.direction);
   bool created = false;
   {
     std::lock_guard lock(g_clsact_mu);
@@ -337,8 +346,11 @@ Result<TcAttachment> TcAttachment::attach(unsigned ifindex, ProgramRef prog,
     use.created = use.created || created;
   }
   const std::uint32_t tc_flags = opts.replace ? static_cast<std::uint32_t>(BPF_TC_F_REPLACE) : 0U;
-  LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = own->first.get(), .flags = tc_flags,
-              .handle = opts.handle, .priority = opts.priority);
+  LibbpfOpts<bpf_tc_opts> to;
+  to.prog_fd = own->first.get();
+  to.flags = tc_flags;
+  to.handle = opts.handle;
+  to.priority = opts.priority;
   int rc = bpf_tc_attach(&hook, &to);
   if (rc != 0) {
     if (clsact_release(netns.get(), ifindex, false)) destroy_clsact(ifindex);
@@ -404,9 +416,12 @@ Result<void> TcAttachment::detach() {
   if (!mine) {
     result = mine.error();
   } else if (*mine) {
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
-                .attach_point = attach_point(direction_));
-    LIBBPF_OPTS(bpf_tc_opts, d, .handle = handle_, .priority = priority_);
+    LibbpfOpts<bpf_tc_hook> hook;
+    hook.ifindex = static_cast<int>(ifindex_);
+    hook.attach_point = attach_point(direction_);
+    LibbpfOpts<bpf_tc_opts> d;
+    d.handle = handle_;
+    d.priority = priority_;
     int rc = bpf_tc_detach(&hook, &d);
     if (rc != 0 && rc != -ENOENT && !interface_gone(-rc)) {
       result =

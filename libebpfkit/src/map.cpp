@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <cstring>
 
@@ -106,7 +107,8 @@ Result<MapHandle> MapHandle::from_id(std::uint32_t id) {
 Result<MapHandle> MapHandle::create(bpf_map_type type, std::string_view name,
                                     std::uint32_t key_size, std::uint32_t value_size,
                                     std::uint32_t max_entries, std::uint32_t map_flags) {
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = map_flags);
+  LibbpfOpts<bpf_map_create_opts> opts;
+  opts.map_flags = map_flags;
   std::string n(name);
   int fd = bpf_map_create(type, n.c_str(), key_size, value_size, max_entries, &opts);
   if (fd < 0) {
@@ -178,7 +180,7 @@ Result<bool> batch_walk(int fd, const MapInfo& info, std::size_t stride, std::ui
     keys.resize(chunk * ks);
     values.resize(chunk * stride);
     std::uint32_t count = chunk;
-    LIBBPF_OPTS(bpf_map_batch_opts, bo);
+    LibbpfOpts<bpf_map_batch_opts> bo;
     int rc = bpf_map_lookup_batch(fd, first ? nullptr : in_batch.data(), out_batch.data(),
                                   keys.data(), values.data(), &count, &bo);
     int err = rc < 0 ? -rc : 0;
@@ -272,7 +274,8 @@ Result<std::size_t> MapHandle::update_batch_bytes(const void* keys, const void* 
   while (kernel && done < count) {
     auto n = static_cast<std::uint32_t>(std::min<std::size_t>(chunk, count - done));
     std::uint32_t c = n;
-    LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = flags);
+    LibbpfOpts<bpf_map_batch_opts> bo;
+    bo.elem_flags = flags;
     int rc = bpf_map_update_batch(fd_, kp + done * ks, vp + done * vs, &c, &bo);
     if (rc == 0) {
       done += n;
@@ -302,7 +305,7 @@ Result<std::size_t> MapHandle::delete_batch_bytes(const void* keys, std::size_t 
   while (kernel && pos < count) {
     auto n = static_cast<std::uint32_t>(std::min<std::size_t>(chunk, count - pos));
     std::uint32_t c = n;
-    LIBBPF_OPTS(bpf_map_batch_opts, bo);
+    LibbpfOpts<bpf_map_batch_opts> bo;
     int rc = bpf_map_delete_batch(fd_, kp + pos * ks, &c, &bo);
     if (rc == 0) {
       pos += n;

@@ -2,6 +2,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <cstring>
 
@@ -76,8 +77,9 @@ Result<Object> Object::open_file(const std::string& path, const ObjectOptions& o
   if (auto dot = base.find('.'); dot != std::string::npos) base.resize(dot);
   auto name = object_name_and_check(opts, base);
   if (!name) return name.error();
-  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = name->c_str(),
-              .pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str());
+  LibbpfOpts<bpf_object_open_opts> oo;
+  oo.object_name = name->c_str();
+  oo.pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str();
   ::bpf_object* obj = bpf_object__open_file(path.c_str(), &oo);
   if (obj == nullptr) return detail::bpf_error(0, "opening BPF object file {}", path);
   return Object(obj, opts, {});
@@ -92,8 +94,9 @@ Result<Object> Object::open_memory(std::string_view name, std::span<const std::b
                       fmt::format("BPF object '{}': empty ELF image", *obj_name));
   }
   std::vector<std::byte> image(elf.begin(), elf.end());
-  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = obj_name->c_str(),
-              .pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str());
+  LibbpfOpts<bpf_object_open_opts> oo;
+  oo.object_name = obj_name->c_str();
+  oo.pin_root_path = opts.pin_root.empty() ? nullptr : opts.pin_root.c_str();
   ::bpf_object* obj = bpf_object__open_mem(image.data(), image.size(), &oo);
   if (obj == nullptr) {
     return detail::bpf_error(0, "opening BPF object '{}' from memory", *obj_name);

@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/probe.hpp>
 #include <cstdio>
@@ -77,7 +78,10 @@ Result<bool> probe_helper(bpf_prog_type type, bpf_func_id helper) {
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   };
   char log[4096] = {};
-  LIBBPF_OPTS(bpf_prog_load_opts, lo, .log_level = 1, .log_size = sizeof(log), .log_buf = log);
+  LibbpfOpts<bpf_prog_load_opts> lo;
+  lo.log_level = 1;
+  lo.log_size = sizeof(log);
+  lo.log_buf = log;
   int fd = bpf_prog_load(type, nullptr, "GPL", insns, 3, &lo);
   if (fd >= 0) {
     ::close(fd);

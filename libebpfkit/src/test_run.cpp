@@ -1,6 +1,7 @@
 // BPF_PROG_TEST_RUN wrapper.
 #include <bpf/bpf.h>
 
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
 
 #include "internal.hpp"
@@ -11,7 +12,7 @@ Result<TestRunResult> test_run(ProgramRef prog, const TestRunInput& in) {
   TestRunResult out;
   out.data.resize(in.data_out_capacity.value_or(in.data.size() + 4096));
   out.ctx.resize(in.ctx_out_capacity);
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  LibbpfOpts<bpf_test_run_opts> opts;
   opts.data_in = in.data.data();
   opts.data_size_in = static_cast<std::uint32_t>(in.data.size());
   opts.data_out = out.data.empty() ? nullptr : out.data.data();

@@ -1,18 +1,25 @@
 // libebpfkit tests that need no privileges: opening objects, name lookups and their
-// errors, bpffs detection, option defaults.
+// errors, bpffs detection, option defaults, libbpf opts structs.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <bngkit/ebpfkit/ebpfkit.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
 #include <bngkit/ebpfkit/pin.hpp>
 #include <bngkit/ebpfkit/test_run.hpp>
+#include <cstddef>
+#include <cstring>
 #include <filesystem>
+#include <new>
 
 #include "test_util.hpp"
 
@@ -219,6 +226,45 @@ TEST(TestRun, BadFdIsAnError) {
   auto r = ek::test_run(ek::ProgramRef(-1), pkt);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().context, HasSubstr("BPF_PROG_TEST_RUN"));
+}
+
+// What LIBBPF_OPTS makes: sz = sizeof, every other byte (padding too) zero. libbpf rejects
+// opts with non-zero bytes after the last field it knows, bpf_tc_opts' tail padding included.
+template <typename Opts>
+void expect_libbpf_opts_layout(const char* type) {
+  SCOPED_TRACE(type);
+  // Built in storage full of 0xa5, so a byte the constructor does not zero shows up.
+  alignas(Opts) std::array<unsigned char, sizeof(Opts)> bytes;
+  bytes.fill(0xa5);
+  const Opts& opts = *::new (bytes.data()) ek::LibbpfOpts<Opts>;
+  EXPECT_EQ(static_cast<const void*>(&opts), static_cast<const void*>(bytes.data()));
+  EXPECT_EQ(opts.sz, sizeof(Opts));
+  for (std::size_t i = sizeof(opts.sz); i < bytes.size(); ++i) {
+    EXPECT_EQ(bytes[i], 0) << "byte " << i << " of " << sizeof(Opts);
+  }
+}
+
+TEST(LibbpfOpts, SizeSetAndEveryOtherByteZero) {
+  static_assert(sizeof(bpf_tc_opts) > offsetof(bpf_tc_opts, priority) + sizeof(std::uint32_t),
+                "bpf_tc_opts has tail padding, the case libbpf checks");
+  expect_libbpf_opts_layout<bpf_tc_opts>("bpf_tc_opts");
+  expect_libbpf_opts_layout<bpf_tc_hook>("bpf_tc_hook");
+  expect_libbpf_opts_layout<bpf_xdp_attach_opts>("bpf_xdp_attach_opts");
+  expect_libbpf_opts_layout<bpf_map_batch_opts>("bpf_map_batch_opts");
+  expect_libbpf_opts_layout<bpf_test_run_opts>("bpf_test_run_opts");
+  expect_libbpf_opts_layout<bpf_object_open_opts>("bpf_object_open_opts");
+}
+
+TEST(LibbpfOpts, LibbpfAcceptsThemWithFieldsSetByName) {
+  // bpf_object__open_mem validates its opts (sz, zero bytes past the known fields) without
+  // needing privileges.
+  ek::LibbpfOpts<bpf_object_open_opts> oo;
+  oo.object_name = "opts_test";
+  const auto elf = ektest::test_object_elf();
+  ::bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oo);
+  ASSERT_NE(obj, nullptr) << "libbpf refused the opts: errno " << errno;
+  EXPECT_STREQ(bpf_object__name(obj), "opts_test");
+  bpf_object__close(obj);
 }
 
 }  // namespace

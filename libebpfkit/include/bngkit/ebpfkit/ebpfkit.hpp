@@ -4,6 +4,7 @@
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/fd.hpp>
 #include <bngkit/ebpfkit/health.hpp>
+#include <bngkit/ebpfkit/libbpf_opts.hpp>
 #include <bngkit/ebpfkit/log.hpp>
 #include <bngkit/ebpfkit/map.hpp>
 #include <bngkit/ebpfkit/object.hpp>
