@@ -179,6 +179,7 @@ class FakeTraffic : public TrafficControl {
     return ok();
   }
   Result<TrafficCounters> read(Ipv4 a) override {
+    ++reads;
     auto it = counters.find(a);
     if (it == counters.end()) return make_error(std::errc::no_such_file_or_directory, "no entry");
     return it->second;
@@ -189,8 +190,16 @@ class FakeTraffic : public TrafficControl {
     rates.erase(a);
     return c;
   }
+  std::vector<Result<TrafficCounters>> read_many(std::span<const Ipv4> addresses) override {
+    ++bulk_reads;
+    const auto before = reads;
+    auto out = TrafficControl::read_many(addresses);  // read() for each
+    reads = before;                                   // counted as one bulk read
+    return out;
+  }
   std::map<Ipv4, RatePolicy> rates;
   std::map<Ipv4, TrafficCounters> counters;
+  std::size_t reads = 0, bulk_reads = 0;
 };
 
 // A RADIUS server whose answers the test decides; requests wait until answered.
@@ -371,6 +380,56 @@ TEST_F(SessionManagerTest, AcceptedSubscriberIsAccountedFromStartToStopWithKerne
   EXPECT_EQ(st.access_accepts, 1u);
   EXPECT_EQ(st.accounting_sent, 4u);
   EXPECT_EQ(st.accounting_queued, 0u);
+}
+
+// Reading every session's counters costs a dump of the kernel map: once per
+// counters_interval, however often the timer ticks.
+TEST_F(SessionManagerTest, EveryCounterIsReadInOnePassPerInterval) {
+  options_.counters_interval = 10s;
+  make();
+  acct_.answer_all(Code::kAccountingResponse);
+  activate();
+  const auto bulk = traffic_.bulk_reads;
+  now_ += 5s;
+  settle();  // several ticks (5 ms each), all within the interval
+  EXPECT_EQ(traffic_.bulk_reads, bulk);
+  now_ += 5s;
+  settle();
+  EXPECT_EQ(traffic_.bulk_reads, bulk + 1) << "one read of all per interval";
+  EXPECT_EQ(traffic_.reads, 0u) << "and none one by one";
+}
+
+// Traffic the last full read did not see keeps a session from ending idle: the session is
+// read before it is ended.
+TEST_F(SessionManagerTest, AnIdleCheckReadsTheSessionsCountersFirst) {
+  options_.counters_interval = 3600s;
+  make();
+  activate([](Packet& p) { p.add_integer(attr::kIdleTimeout, 30); });
+  now_ += 20s;
+  settle();
+  traffic_.counters[ip("10.0.1.50")] = {2, 100, 2, 100, 0, 0};
+  now_ += 15s;  // 35 s since the last activity the manager saw, 30 s allowed
+  settle();
+  EXPECT_GT(traffic_.reads, 0u) << "read before ending it idle";
+  EXPECT_TRUE(ended_leases_.empty()) << "it was not idle";
+  EXPECT_EQ(manager_->stats().ended_idle_timeout, 0u);
+  now_ += 31s;  // no traffic since: idle
+  ASSERT_TRUE(settle_until([&] { return !ended_leases_.empty(); }));
+  EXPECT_EQ(manager_->stats().ended_idle_timeout, 1u);
+}
+
+// An Interim carries the counters of its moment, not those of the last full read.
+TEST_F(SessionManagerTest, AnInterimReadsTheSessionsCountersThen) {
+  options_.counters_interval = 3600s;
+  make();
+  acct_.answer_all(Code::kAccountingResponse);
+  activate();
+  acct_.answer_all(Code::kAccountingResponse);
+  traffic_.counters[ip("10.0.1.50")] = {3, 1500, 4, 6000, 0, 0};
+  now_ += 301s;
+  ASSERT_TRUE(settle_until([&] { return last_accounting_is(kInterim); }));
+  EXPECT_EQ(integer(acct_.seen.back(), attr::kAcctInputOctets), 1500u);
+  EXPECT_EQ(integer(acct_.seen.back(), attr::kAcctOutputOctets), 6000u);
 }
 
 TEST_F(SessionManagerTest, RejectedSubscriberGetsNoAddressUntilTheHoldDownEnds) {

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bngkit/bng/fastpath/subscriber_traffic.hpp>
+#include <bngkit/bng/session/session_manager.hpp>
 #include <bngkit/ebpfkit/attach.hpp>
 #include <bngkit/ebpfkit/pin.hpp>
 #include <chrono>
@@ -408,6 +409,32 @@ TEST_F(SubscriberTrafficTest, RemoveReturnsTheFinalCounters) {
   // Adding it again starts from zero.
   ASSERT_TRUE(st_->add(kSub, RatePolicy{}));
   EXPECT_EQ(counters(kSub), TrafficCounters{});
+}
+
+// The session manager reads every active session each tick: one dump of the map, answers in
+// the order asked, an error for an address the kernel does not count.
+TEST_F(SubscriberTrafficTest, SessionsReadEveryCounterInOnePass) {
+  ASSERT_TRUE(st_->add(kSub, RatePolicy{}));
+  ASSERT_TRUE(st_->add(kSub2, RatePolicy{}));
+  EXPECT_EQ(run(TrafficDirection::down, frame(kServer, kSub, 600)), kPass);
+  EXPECT_EQ(run(TrafficDirection::up, frame(kSub2, kServer, 70)), kPass);
+  bngkit::bng::session::KernelTraffic kernel(*st_);
+  const Ipv4 unknown = Ipv4::from_host(0x0a000163);
+  const std::vector<Ipv4> asked = {kSub2, unknown, kSub};
+  auto read = kernel.read_many(asked);
+  ASSERT_EQ(read.size(), 3u);
+  ASSERT_TRUE(read[0]);
+  EXPECT_EQ(read[0]->octets_up, 70u);
+  EXPECT_EQ(read[0]->octets_down, 0u);
+  ASSERT_FALSE(read[1]);
+  EXPECT_NE(read[1].error().message().find("no kernel counters for 10.0.1.99"), std::string::npos)
+      << read[1].error().message();
+  ASSERT_TRUE(read[2]);
+  EXPECT_EQ(read[2]->octets_down, 600u);
+  // The same answers one read() at a time.
+  EXPECT_EQ(*kernel.read(kSub), *read[2]);
+  EXPECT_EQ(*kernel.read(kSub2), *read[0]);
+  EXPECT_FALSE(kernel.read(unknown));
 }
 
 TEST_F(SubscriberTrafficTest, BadInputIsRejectedWithAClearError) {

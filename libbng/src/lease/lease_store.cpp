@@ -162,9 +162,14 @@ struct LeaseStore::Impl {
              {&select_expired, "SELECT " + cols +
                                    " FROM leases WHERE state IN (0, 1, 2) AND expires <= ?1 "
                                    "ORDER BY expires, address"},
+             // "state IN (0, 1, 2)" repeats leases_by_expiry's condition: SQLite uses a
+             // partial index only for a query naming that term, and without it these two
+             // scan every lease each expiry round (once a second).
              {&release_expired,
-              "UPDATE leases SET state = 3 WHERE state IN (0, 1) AND expires <= ?1"},
-             {&delete_expired, "DELETE FROM leases WHERE state = 2 AND expires <= ?1"},
+              "UPDATE leases SET state = 3 WHERE state IN (0, 1, 2) AND state IN (0, 1) "
+              "AND expires <= ?1"},
+             {&delete_expired,
+              "DELETE FROM leases WHERE state IN (0, 1, 2) AND state = 2 AND expires <= ?1"},
              {&prune, "DELETE FROM leases WHERE state = 3 AND last_seen < ?1"},
          }) {
       if (auto r = db.prepare(*stmt, sql); !r) return r;

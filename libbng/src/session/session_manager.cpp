@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <unordered_map>
 
 namespace bngkit::bng::session {
 
@@ -18,6 +19,13 @@ using radius::AcctTerminateCause;
 using std::chrono::sys_seconds;
 
 TrafficControl::~TrafficControl() = default;
+
+std::vector<Result<TrafficCounters>> TrafficControl::read_many(std::span<const dhcp::Ipv4> addresses) {
+  std::vector<Result<TrafficCounters>> out;
+  out.reserve(addresses.size());
+  for (const auto a : addresses) out.push_back(read(a));
+  return out;
+}
 
 std::string_view to_string(State state) noexcept {
   switch (state) {
@@ -58,6 +66,7 @@ struct SessionManager::Impl {
   SessionHooks hooks;
   SessionStore store;
   asio::steady_timer timer;
+  sys_seconds counters_read_at{};  // the last read of every session's counters
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // callbacks check it
   bool running = false;
 
@@ -320,8 +329,50 @@ struct SessionManager::Impl {
 
   // ---- Timers -----------------------------------------------------------------------------
 
+  // New counters for a session; packets that moved since the last read are activity (the
+  // idle timeout).
+  void take_counters(Session& s, const TrafficCounters& c, sys_seconds now) {
+    if (c.packets_up != s.counters.packets_up || c.packets_down != s.counters.packets_down) {
+      s.last_activity = now;
+    }
+    s.counters = c;
+  }
+  // One session's counters now (before an Interim, or ending it as idle).
+  void read_counters(Session& s, sys_seconds now) {
+    if (!hooks.traffic || !s.address) return;
+    if (auto c = hooks.traffic->read(*s.address)) {
+      take_counters(s, *c, now);
+    } else {
+      ++stats.traffic_errors;
+    }
+  }
+  // Every active session's counters, in one read.
+  void read_all_counters(sys_seconds now) {
+    if (!hooks.traffic) return;
+    std::vector<Session*> counted;
+    std::vector<dhcp::Ipv4> addresses;
+    for (auto& [id, s] : sessions) {
+      if (s.state != State::active || !s.address) continue;
+      counted.push_back(&s);
+      addresses.push_back(*s.address);
+    }
+    if (counted.empty()) return;
+    auto read = hooks.traffic->read_many(addresses);
+    for (std::size_t i = 0; i < counted.size(); ++i) {
+      if (i >= read.size() || !read[i]) {
+        ++stats.traffic_errors;
+        continue;
+      }
+      take_counters(*counted[i], *read[i], now);
+    }
+  }
+
   void tick() {
     const auto now = wall_now();
+    if (now - counters_read_at >= options.counters_interval) {
+      read_all_counters(now);
+      counters_read_at = now;
+    }
     std::vector<std::pair<std::string, AcctTerminateCause>> to_end;
     std::vector<std::string> to_forget;
     for (auto& [id, s] : sessions) {
@@ -334,21 +385,14 @@ struct SessionManager::Impl {
         continue;
       }
       if (s.state != State::active) continue;
-      if (hooks.traffic && s.address) {
-        if (auto c = hooks.traffic->read(*s.address)) {
-          if (c->packets_up != s.counters.packets_up || c->packets_down != s.counters.packets_down) {
-            s.last_activity = now;
-          }
-          s.counters = *c;
-        } else {
-          ++stats.traffic_errors;
-        }
-      }
       const auto& a = s.authorization;
       if (a.session_timeout.count() > 0 && now - s.started >= a.session_timeout) {
         ++stats.ended_session_timeout;
         to_end.emplace_back(id, AcctTerminateCause::kSessionTimeout);
         continue;
+      }
+      if (a.idle_timeout.count() > 0 && now - s.last_activity >= a.idle_timeout) {
+        read_counters(s, now);  // the last full read may be counters_interval old
       }
       if (a.idle_timeout.count() > 0 && now - s.last_activity >= a.idle_timeout) {
         ++stats.ended_idle_timeout;
@@ -357,6 +401,7 @@ struct SessionManager::Impl {
       }
       const auto interval = a.interim_interval.count() > 0 ? a.interim_interval : options.interim_interval;
       if (interval.count() > 0 && now - s.last_interim >= interval) {
+        read_counters(s, now);
         s.last_interim = now;
         persist(s);
         account(s, AcctStatusType::kInterimUpdate, now);
@@ -697,6 +742,27 @@ Result<TrafficCounters> KernelTraffic::read(dhcp::Ipv4 address) {
   if (!c) return std::move(c).error();
   if (!*c) return make_error(std::errc::no_such_file_or_directory, "no kernel counters for " + address.to_string());
   return **c;
+}
+
+std::vector<Result<TrafficCounters>> KernelTraffic::read_many(std::span<const dhcp::Ipv4> addresses) {
+  std::vector<Result<TrafficCounters>> out;
+  out.reserve(addresses.size());
+  auto all = traffic_.all_counters();
+  if (!all) {
+    for (std::size_t i = 0; i < addresses.size(); ++i) out.push_back(all.error());
+    return out;
+  }
+  std::unordered_map<std::uint32_t, TrafficCounters> by_address;
+  by_address.reserve(all->size());
+  for (const auto& [ip, c] : *all) by_address.emplace(ip.to_host(), c);
+  for (const auto a : addresses) {
+    if (auto it = by_address.find(a.to_host()); it != by_address.end()) {
+      out.push_back(it->second);
+    } else {
+      out.push_back(make_error(std::errc::no_such_file_or_directory, "no kernel counters for " + a.to_string()));
+    }
+  }
+  return out;
 }
 
 Result<TrafficCounters> KernelTraffic::remove(dhcp::Ipv4 address) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,11 @@ class BNGKIT_BNG_EXPORT TrafficControl {
   /// Starts counting `address` (keeping counters it already has) under `rate`.
   [[nodiscard]] virtual Result<void> apply(dhcp::Ipv4 address, const RatePolicy& rate) = 0;
   [[nodiscard]] virtual Result<TrafficCounters> read(dhcp::Ipv4 address) = 0;
+  /// Counters of each of `addresses`, in order. The session manager reads every active
+  /// session each tick: the default calls read() for each, an implementation over a kernel
+  /// map reads it in one pass (a lookup each is a system call per subscriber per tick).
+  [[nodiscard]] virtual std::vector<Result<TrafficCounters>> read_many(
+      std::span<const dhcp::Ipv4> addresses);
   /// Stops counting `address`; returns its final counters.
   [[nodiscard]] virtual Result<TrafficCounters> remove(dhcp::Ipv4 address) = 0;
 

@@ -50,7 +50,11 @@ struct SessionOptions {
   std::size_t accounting_queue_limit = 100000;  ///< records kept while servers are down
   std::size_t accounting_in_flight = 64;
   std::chrono::seconds accounting_retry{10};    ///< after every server failed a record
-  std::chrono::milliseconds tick{1000};         ///< timeouts, counters and interims are checked this often
+  std::chrono::milliseconds tick{1000};         ///< timeouts and interims are checked this often
+  /// Every session's kernel counters are read this often (one dump of the map, whose cost
+  /// grows with the subscribers); a session due an Interim or about to end idle is read
+  /// at that moment.
+  std::chrono::seconds counters_interval{10};
   /// Bounds on what unknown subscribers (a DISCOVER flood of random MACs) can make us hold:
   /// Access-Requests in flight, and rejected subscribers remembered for their hold-down.
   std::size_t max_authorizing = 4096;
@@ -164,6 +168,9 @@ class BNGKIT_BNG_EXPORT KernelTraffic final : public TrafficControl {
   explicit KernelTraffic(fastpath::SubscriberTraffic& traffic) : traffic_(traffic) {}
   [[nodiscard]] Result<void> apply(dhcp::Ipv4 address, const RatePolicy& rate) override;
   [[nodiscard]] Result<TrafficCounters> read(dhcp::Ipv4 address) override;
+  /// One batched dump of the kernel's counter map for all of them.
+  [[nodiscard]] std::vector<Result<TrafficCounters>> read_many(
+      std::span<const dhcp::Ipv4> addresses) override;
   [[nodiscard]] Result<TrafficCounters> remove(dhcp::Ipv4 address) override;
 
  private:
