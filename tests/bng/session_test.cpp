@@ -397,6 +397,12 @@ TEST_F(SessionManagerTest, EveryCounterIsReadInOnePassPerInterval) {
   settle();
   EXPECT_EQ(traffic_.bulk_reads, bulk + 1) << "one read of all per interval";
   EXPECT_EQ(traffic_.reads, 0u) << "and none one by one";
+
+  // What the API shows is read when asked, not the last interval's numbers.
+  traffic_.counters[ip("10.0.1.50")] = {7, 700, 8, 800, 0, 0};
+  const auto id = manager_->sessions().front().id;
+  EXPECT_EQ(manager_->find(id)->counters.octets_down, 800u);
+  EXPECT_EQ(manager_->sessions().front().counters.octets_up, 700u);
 }
 
 // Traffic the last full read did not see keeps a session from ending idle: the session is

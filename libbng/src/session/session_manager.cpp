@@ -625,6 +625,7 @@ void SessionManager::lease_ended(const lease::Lease& lease, slowpath::EndReason 
 }
 
 std::vector<Session> SessionManager::sessions() const {
+  impl_->read_all_counters(impl_->wall_now());
   std::vector<Session> out;
   out.reserve(impl_->sessions.size());
   for (const auto& [id, s] : impl_->sessions) out.push_back(s);
@@ -634,6 +635,7 @@ std::vector<Session> SessionManager::sessions() const {
 std::optional<Session> SessionManager::find(std::string_view id) const {
   auto it = impl_->sessions.find(id);
   if (it == impl_->sessions.end()) return std::nullopt;
+  if (it->second.state == State::active) impl_->read_counters(it->second, impl_->wall_now());
   return it->second;
 }
 

@@ -140,7 +140,9 @@ class BNGKIT_BNG_EXPORT SessionManager {
   void lease_bound(const lease::Lease& lease);
   void lease_ended(const lease::Lease& lease, slowpath::EndReason reason);
 
+  /// Every session, its counters read from the kernel now (one dump of the map).
   [[nodiscard]] std::vector<Session> sessions() const;
+  /// One session, its counters read from the kernel now.
   [[nodiscard]] std::optional<Session> find(std::string_view id) const;
   /// Ends a session and its lease, accounted with `cause`. Fails when there is no such session.
   [[nodiscard]] Result<Session> disconnect(std::string_view id,
