@@ -91,6 +91,11 @@ struct Gateway::Impl {
   std::uint64_t renewals_recorded = 0;  // ... of which extended it on disk
   std::uint64_t event_errors = 0;
   std::uint64_t cache_errors = 0;
+  // Leases bound in the open commit round. Until the round is durable the kernel must not
+  // answer for them (an XDP ACK would reach a client before the lease survives kill -9) and
+  // their sessions must not start; a round whose commit fails never publishes them.
+  bool in_round = false;
+  std::vector<lease::Lease> bound_in_round;
   bool running = false;
   bool draining = false;
 
@@ -121,6 +126,12 @@ struct Gateway::Impl {
     }
     if (!cached) ++cache_errors;  // the slow path keeps serving this subscriber
     // Client-id subscribers stay on the slow path: the kernel cache has no client-id key.
+  }
+
+  // A bound lease is durable: the kernel may answer for it, its session may start.
+  void publish_bound(const lease::Lease& l) {
+    cache(l);
+    if (lease_observer.bound) lease_observer.bound(l);
   }
 
   void uncache(const lease::Lease& l) {
@@ -173,6 +184,7 @@ struct Gateway::Impl {
     answers.clear();
     std::lock_guard lock(mutex);
     auto batch = store->begin_batch();  // without one each ACK commits on its own
+    in_round = static_cast<bool>(batch);
     const auto round_start = steady_clock::now();
     bool acks_waiting = false;
     bool napped = false;  // slept since the last request arrived
@@ -200,12 +212,16 @@ struct Gateway::Impl {
       }
     }
     if (batch) {
+      in_round = false;
       if (auto committed = batch->commit(); !committed) {
         for (Answer& a : answers) {
           a.reply.reset();
           a.outcome.drop_reason = "lease store: " + committed.error().message();
         }
+        bound_in_round.clear();
       }
+      for (const auto& l : bound_in_round) publish_bound(l);
+      bound_in_round.clear();
     }
     for (Answer& a : answers) finish(a);
     // A full round may leave requests queued that no new readiness event will announce.
@@ -365,8 +381,11 @@ Result<void> Gateway::start(asio::io_context& io) {
   so.identity = d.options.identity;
   slowpath::LeaseEvents events;
   events.bound = [&d](const lease::Lease& l) {
-    d.cache(l);
-    if (d.lease_observer.bound) d.lease_observer.bound(l);
+    if (d.in_round) {
+      d.bound_in_round.push_back(l);
+    } else {
+      d.publish_bound(l);
+    }
   };
   events.ended = [&d](const lease::Lease& l, slowpath::EndReason reason) {
     d.uncache(l);
