@@ -290,9 +290,14 @@ class SessionManagerTest : public ::testing::Test {
     settle();
   }
   // Runs what is queued on the io_context (posted sends, one tick of the timer).
+  // Runs the timer for 30 ms, then whatever is still ready: a durable commit (fsync) can
+  // outlast the 30 ms on a loaded machine, and the sends it posts must not slip into the
+  // test's next step.
   void settle() {
     io_.restart();
     io_.run_for(30ms);
+    io_.restart();
+    io_.poll();
   }
   // Runs the io loop until `done` (accounting goes out after a durable commit, which takes
   // longer than settle() on a loaded machine), for at most 5 s.
