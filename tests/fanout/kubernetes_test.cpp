@@ -400,7 +400,9 @@ bind = "127.0.0.1:)" + std::to_string(http_port) +
 
   fotest::Sender s("");
   s.send(Endpoint::parse("127.0.0.1:" + std::to_string(listen)).value(), 1, 0, 300);
-  ASSERT_TRUE(wait_until([&] { return a.count() == 300 && b.count() == 300; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return a.count() == 300 && b.count() == 300; }, 5s))
+      << a.count() << " and " << b.count() << " of 300 arrived\n"
+      << get("/metrics").second << fotest::slurp(log);  // flaked twice in CI: say where they went
   const auto m = get("/metrics").second;
   EXPECT_EQ(fotest::sample(m, "udp_fanout_discovery_synced{listener=\"syslog\"}"), 1.0) << m;
   EXPECT_EQ(fotest::sample(
